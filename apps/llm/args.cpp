@@ -1,0 +1,74 @@
+#include "args.h"
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace llm::cli {
+
+Args::Args(int argc, char** argv) : argv_(argv + 1, argv + argc) {}
+
+std::optional<std::string> Args::value(const std::string& flag) {
+  for (size_t i = 0; i < argv_.size(); ++i) {
+    if (argv_[i] != flag) continue;
+    if (i + 1 >= argv_.size()) throw Error("option " + flag + " needs a value");
+    used_.insert(i);
+    used_.insert(i + 1);
+    return argv_[i + 1];
+  }
+  return std::nullopt;
+}
+
+std::string Args::required(const std::string& flag) {
+  auto v = value(flag);
+  if (!v) throw Error("option " + flag + " is required");
+  return *v;
+}
+
+bool Args::has(const std::string& flag) {
+  for (size_t i = 0; i < argv_.size(); ++i)
+    if (argv_[i] == flag) {
+      used_.insert(i);
+      return true;
+    }
+  return false;
+}
+
+namespace {
+template <class T, class F>
+T parse_number(const std::string& flag, const std::string& s, F convert) {
+  errno = 0;
+  char* end = nullptr;
+  const auto v = convert(s.c_str(), &end);
+  if (s.empty() || *end != '\0' || errno == ERANGE)
+    throw Error("option " + flag + " expects a number, got '" + s + "'");
+  return static_cast<T>(v);
+}
+}  // namespace
+
+int Args::get_int(const std::string& flag, int fallback) {
+  auto v = value(flag);
+  if (!v) return fallback;
+  const long long x = parse_number<long long>(flag, *v, [](const char* s, char** e) { return std::strtoll(s, e, 10); });
+  if (x < INT32_MIN || x > INT32_MAX) throw Error("option " + flag + " is out of range: " + *v);
+  return static_cast<int>(x);
+}
+
+uint64_t Args::get_u64(const std::string& flag, uint64_t fallback) {
+  auto v = value(flag);
+  if (!v) return fallback;
+  if (!v->empty() && (*v)[0] == '-') throw Error("option " + flag + " must not be negative");
+  return parse_number<uint64_t>(flag, *v, [](const char* s, char** e) { return std::strtoull(s, e, 10); });
+}
+
+float Args::get_float(const std::string& flag, float fallback) {
+  auto v = value(flag);
+  if (!v) return fallback;
+  return parse_number<float>(flag, *v, [](const char* s, char** e) { return std::strtof(s, e); });
+}
+
+void Args::finish() const {
+  for (size_t i = 0; i < argv_.size(); ++i)
+    if (!used_.count(i)) throw Error("unknown argument '" + argv_[i] + "'");
+}
+
+}  // namespace llm::cli

@@ -1,0 +1,50 @@
+// llm — the command-line front of the engine. It links the latest chapter and gains a
+// subcommand as each chapter lands; every subcommand lives in its own cmd_<name>.cpp.
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+
+#include "args.h"
+
+namespace llm::cli {
+// Subcommands (one file each).
+extern const Command kInfo;
+}  // namespace llm::cli
+
+namespace {
+
+using llm::cli::Command;
+
+const Command* const kCommands[] = {
+    &llm::cli::kInfo,
+};
+
+void usage() {
+  std::fprintf(stderr, "usage: llm <command> [options]\n\ncommands:\n");
+  for (const Command* c : kCommands) std::fprintf(stderr, "  %s\n", c->usage);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command* c : kCommands) {
+    if (std::strcmp(argv[1], c->name) != 0) continue;
+    try {
+      llm::cli::Args args(argc - 1, argv + 1);
+      return c->run(args);
+    } catch (const llm::Error& e) {
+      std::fprintf(stderr, "llm %s: error: %s\n", c->name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "llm %s: internal error: %s\n", c->name, e.what());
+      return 3;
+    }
+  }
+  std::fprintf(stderr, "llm: unknown command '%s'\n", argv[1]);
+  usage();
+  return 2;
+}

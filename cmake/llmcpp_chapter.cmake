@@ -1,0 +1,56 @@
+# llmcpp_add_chapter(<name> NUMBER <NN> [DEPENDS <prev>] [SOURCES ...])
+#
+# The one helper every chapter uses. It creates the library llm_<name> (alias llm::<name>)
+# that publicly links the previous chapter, so chapter N sees everything before it. A chapter
+# without sources yet is an INTERFACE library: the chain stays whole while it is unwritten.
+set(LLMCPP_WARNINGS -Wall -Wextra -Werror)
+
+function(llmcpp_add_chapter name)
+  cmake_parse_arguments(ARG "" "NUMBER;DEPENDS" "SOURCES" ${ARGN})
+  set(target llm_${name})
+  if(ARG_SOURCES)
+    add_library(${target} STATIC ${ARG_SOURCES})
+    target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+    target_compile_options(${target} PRIVATE ${LLMCPP_WARNINGS})
+    target_compile_features(${target} PUBLIC cxx_std_20)
+    if(ARG_DEPENDS)
+      target_link_libraries(${target} PUBLIC llm::${ARG_DEPENDS})
+    endif()
+  else()
+    add_library(${target} INTERFACE)
+    if(ARG_DEPENDS)
+      target_link_libraries(${target} INTERFACE llm::${ARG_DEPENDS})
+    endif()
+  endif()
+  add_library(llm::${name} ALIAS ${target})
+  set_property(GLOBAL PROPERTY LLMCPP_CHAPTER_${name} ${ARG_NUMBER})
+endfunction()
+
+# llmcpp_add_bench(<chapter-name> <NN> <file-stem>): bench/<stem>.cpp -> bench_chNN_<stem>
+function(llmcpp_add_bench name number stem)
+  if(NOT LLMCPP_BUILD_BENCH)
+    return()
+  endif()
+  set(target bench_ch${number}_${stem})
+  add_executable(${target} bench/${stem}.cpp)
+  target_link_libraries(${target} PRIVATE llm::${name} benchmark::benchmark)
+  target_compile_options(${target} PRIVATE ${LLMCPP_WARNINGS})
+endfunction()
+
+# llmcpp_add_example(<chapter-name> <NN> <file-stem>): examples/<stem>.cpp -> chNN_<stem>
+function(llmcpp_add_example name number stem)
+  set(target ch${number}_${stem})
+  add_executable(${target} examples/${stem}.cpp)
+  target_link_libraries(${target} PRIVATE llm::${name})
+  target_compile_options(${target} PRIVATE ${LLMCPP_WARNINGS})
+endfunction()
+
+# llmcpp_add_test(<NN> <file-stem> [LIBS ...]): tests/chNN_*/<stem>.cpp, ctest label chNN.
+function(llmcpp_add_test number stem)
+  cmake_parse_arguments(ARG "" "" "LIBS" ${ARGN})
+  set(target test_ch${number}_${stem})
+  add_executable(${target} ${stem}.cpp)
+  target_link_libraries(${target} PRIVATE llm_testing ${ARG_LIBS} GTest::gtest GTest::gtest_main)
+  target_compile_options(${target} PRIVATE ${LLMCPP_WARNINGS})
+  gtest_discover_tests(${target} PROPERTIES LABELS ch${number} DISCOVERY_TIMEOUT 60)
+endfunction()
