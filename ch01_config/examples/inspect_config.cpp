@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
       std::printf("%s\n", llm::ModelConfig::from_gguf(meta).summary().c_str());
     } else {
       auto file = llm::MappedFile::open(path);
-      auto header = file->bytes().first(std::min(file->size(), llm::ModelConfig::kLlama2cHeaderBytes));
+      auto header =
+          file->bytes().first(std::min(file->size(), llm::ModelConfig::kLlama2cHeaderBytes));
       std::printf("%s\n", llm::ModelConfig::from_llama2c_header(header, path).summary().c_str());
     }
   } catch (const llm::Error& e) {

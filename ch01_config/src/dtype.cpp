@@ -20,12 +20,12 @@ constexpr std::array<Entry, 9> kLayouts{{
     {DType::F32, {"f32", 1, 4, false}},
     {DType::F16, {"f16", 1, 2, false}},
     {DType::BF16, {"bf16", 1, 2, false}},
-    {DType::Q4_0, {"q4_0", 32, 18, true}},   // f16 d, 16 bytes of nibbles
-    {DType::Q4_1, {"q4_1", 32, 20, true}},   // f16 d, f16 m, 16 bytes of nibbles
-    {DType::Q8_0, {"q8_0", 32, 34, true}},   // f16 d, 32 int8
-    {DType::Q8_1, {"q8_1", 32, 36, true}},   // f16 d, f16 s, 32 int8
-    {DType::Q4_K, {"q4_k", 256, 144, true}}, // f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes
-    {DType::Q6_K, {"q6_k", 256, 210, true}}, // 128 low, 64 high, 16 int8 scales, f16 d
+    {DType::Q4_0, {"q4_0", 32, 18, true}},    // f16 d, 16 bytes of nibbles
+    {DType::Q4_1, {"q4_1", 32, 20, true}},    // f16 d, f16 m, 16 bytes of nibbles
+    {DType::Q8_0, {"q8_0", 32, 34, true}},    // f16 d, 32 int8
+    {DType::Q8_1, {"q8_1", 32, 36, true}},    // f16 d, f16 s, 32 int8
+    {DType::Q4_K, {"q4_k", 256, 144, true}},  // f16 d, f16 dmin, 12 scale bytes, 128 nibble bytes
+    {DType::Q6_K, {"q6_k", 256, 210, true}},  // 128 low, 64 high, 16 int8 scales, f16 d
 }};
 // Q8_K (f32 d, 256 int8, 16 int16 sums) is chapter 6's activation type for K-quants.
 constexpr Entry kQ8K{DType::Q8_K, {"q8_k", 256, 292, true}};
@@ -95,7 +95,7 @@ uint16_t f32_to_f16(float f) {
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504
   if (abs < 0x38800000u) {  // result is subnormal or zero: scale into an exact integer
     const float r = std::bit_cast<float>(abs) * 16777216.0f;  // * 2^24: units of 2^-24
-    const float rounded = std::nearbyint(r);                    // ties to even (default mode)
+    const float rounded = std::nearbyint(r);                  // ties to even (default mode)
     return static_cast<uint16_t>(sign | static_cast<uint32_t>(rounded));
   }
   // normal: rebias exponent, round mantissa 23 -> 10 bits to nearest even
@@ -104,7 +104,9 @@ uint16_t f32_to_f16(float f) {
   return static_cast<uint16_t>(sign | (m >> 13));
 }
 
-float bf16_to_f32(uint16_t h) { return std::bit_cast<float>(static_cast<uint32_t>(h) << 16); }
+float bf16_to_f32(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
 
 uint16_t f32_to_bf16(float f) {
   uint32_t x = std::bit_cast<uint32_t>(f);

@@ -9,11 +9,23 @@ constexpr int kMaxNesting = 4;  // arrays of arrays deeper than this are refused
 
 size_t scalar_size(GgufType t) {
   switch (t) {
-    case GgufType::U8: case GgufType::I8: case GgufType::BOOL: return 1;
-    case GgufType::U16: case GgufType::I16: return 2;
-    case GgufType::U32: case GgufType::I32: case GgufType::F32: return 4;
-    case GgufType::U64: case GgufType::I64: case GgufType::F64: return 8;
-    default: return 0;
+    case GgufType::U8:
+    case GgufType::I8:
+    case GgufType::BOOL:
+      return 1;
+    case GgufType::U16:
+    case GgufType::I16:
+      return 2;
+    case GgufType::U32:
+    case GgufType::I32:
+    case GgufType::F32:
+      return 4;
+    case GgufType::U64:
+    case GgufType::I64:
+    case GgufType::F64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -28,23 +40,35 @@ GgufType read_type(ByteReader& r, std::string_view field) {
 std::variant<uint64_t, int64_t, double, bool, std::string> read_scalar(ByteReader& r, GgufType t,
                                                                        std::string_view field) {
   switch (t) {
-    case GgufType::U8: return uint64_t{r.read<uint8_t>(field)};
-    case GgufType::I8: return int64_t{r.read<int8_t>(field)};
-    case GgufType::U16: return uint64_t{r.read<uint16_t>(field)};
-    case GgufType::I16: return int64_t{r.read<int16_t>(field)};
-    case GgufType::U32: return uint64_t{r.read<uint32_t>(field)};
-    case GgufType::I32: return int64_t{r.read<int32_t>(field)};
-    case GgufType::U64: return r.read<uint64_t>(field);
-    case GgufType::I64: return r.read<int64_t>(field);
-    case GgufType::F32: return double{r.read<float>(field)};
-    case GgufType::F64: return r.read<double>(field);
+    case GgufType::U8:
+      return uint64_t{r.read<uint8_t>(field)};
+    case GgufType::I8:
+      return int64_t{r.read<int8_t>(field)};
+    case GgufType::U16:
+      return uint64_t{r.read<uint16_t>(field)};
+    case GgufType::I16:
+      return int64_t{r.read<int16_t>(field)};
+    case GgufType::U32:
+      return uint64_t{r.read<uint32_t>(field)};
+    case GgufType::I32:
+      return int64_t{r.read<int32_t>(field)};
+    case GgufType::U64:
+      return r.read<uint64_t>(field);
+    case GgufType::I64:
+      return r.read<int64_t>(field);
+    case GgufType::F32:
+      return double{r.read<float>(field)};
+    case GgufType::F64:
+      return r.read<double>(field);
     case GgufType::BOOL: {
       const uint8_t b = r.read<uint8_t>(field);
       if (b > 1) r.fail(field, "bool must be 0 or 1, got " + std::to_string(b));
       return b == 1;
     }
-    case GgufType::STRING: return GgufMetadata::read_string(r, field);
-    default: r.fail(field, "not a scalar type");
+    case GgufType::STRING:
+      return GgufMetadata::read_string(r, field);
+    default:
+      r.fail(field, "not a scalar type");
   }
 }
 
@@ -76,10 +100,12 @@ GgufValue read_value(ByteReader& r, GgufType t, std::string_view field, int dept
     for (uint64_t i = 0; i < n; ++i) v.strings.push_back(GgufMetadata::read_string(r, field));
   } else if (v.elem_type == GgufType::ARRAY) {
     v.nested.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) v.nested.push_back(read_value(r, GgufType::ARRAY, field, depth + 1));
+    for (uint64_t i = 0; i < n; ++i)
+      v.nested.push_back(read_value(r, GgufType::ARRAY, field, depth + 1));
   } else {
     v.numbers.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) v.numbers.push_back(as_double(read_scalar(r, v.elem_type, field)));
+    for (uint64_t i = 0; i < n; ++i)
+      v.numbers.push_back(as_double(read_scalar(r, v.elem_type, field)));
   }
   return v;
 }
@@ -87,9 +113,9 @@ GgufValue read_value(ByteReader& r, GgufType t, std::string_view field, int dept
 }  // namespace
 
 std::string_view gguf_type_name(GgufType t) {
-  static constexpr std::string_view names[] = {"u8",  "i8",   "u16",    "i16",   "u32",
-                                               "i32", "f32",  "bool",   "string", "array",
-                                               "u64", "i64",  "f64"};
+  static constexpr std::string_view names[] = {"u8",  "i8",  "u16",  "i16",    "u32",
+                                               "i32", "f32", "bool", "string", "array",
+                                               "u64", "i64", "f64"};
   const auto i = static_cast<uint32_t>(t);
   return i < std::size(names) ? names[i] : "unknown";
 }

@@ -80,9 +80,11 @@ ModelConfig ModelConfig::from_hf_config_text(const std::string& text, const std:
       if (fallback) return *fallback;
       throw Error(source + ": field '" + key + "' is missing");
     }
-    if (!j[key].is_number_integer()) throw Error(source + ": field '" + key + "' must be an integer");
+    if (!j[key].is_number_integer())
+      throw Error(source + ": field '" + key + "' must be an integer");
     const auto v = j[key].get<int64_t>();
-    if (v < INT32_MIN || v > INT32_MAX) throw Error(source + ": field '" + key + "' is out of range");
+    if (v < INT32_MIN || v > INT32_MAX)
+      throw Error(source + ": field '" + key + "' is out of range");
     return static_cast<int>(v);
   };
   auto get_float = [&](const char* key, float fallback) -> float {
@@ -131,27 +133,32 @@ ModelConfig ModelConfig::from_gguf(const GgufMetadata& m) {
   const std::string a = c.architecture + ".";
   auto geti = [&](const std::string& key) -> int {
     const int64_t v = m.get_int(key);
-    if (v < 0 || v > INT32_MAX) throw Error(m.source() + ": " + key + " = " + std::to_string(v) + " is out of range");
+    if (v < 0 || v > INT32_MAX)
+      throw Error(m.source() + ": " + key + " = " + std::to_string(v) + " is out of range");
     return static_cast<int>(v);
   };
   c.dim = geti(a + "embedding_length");
   c.hidden_dim = geti(a + "feed_forward_length");
   c.n_layers = geti(a + "block_count");
   c.n_heads = geti(a + "attention.head_count");
-  c.n_kv_heads = m.has(a + "attention.head_count_kv") ? geti(a + "attention.head_count_kv") : c.n_heads;
+  c.n_kv_heads =
+      m.has(a + "attention.head_count_kv") ? geti(a + "attention.head_count_kv") : c.n_heads;
   c.head_dim = c.n_heads > 0 ? c.dim / c.n_heads : 0;
   if (m.has(a + "attention.key_length")) c.head_dim = geti(a + "attention.key_length");
   if (m.has(a + "rope.dimension_count") && geti(a + "rope.dimension_count") != c.head_dim)
-    throw Error(m.source() + ": partial RoPE (" + a + "rope.dimension_count != head_dim) is not supported");
+    throw Error(m.source() + ": partial RoPE (" + a +
+                "rope.dimension_count != head_dim) is not supported");
   c.max_seq_len = geti(a + "context_length");
   c.rope_theta = static_cast<float>(m.opt_float(a + "rope.freq_base").value_or(10000.0));
-  c.norm_eps = static_cast<float>(m.opt_float(a + "attention.layer_norm_rms_epsilon").value_or(1e-5));
+  c.norm_eps =
+      static_cast<float>(m.opt_float(a + "attention.layer_norm_rms_epsilon").value_or(1e-5));
   if (m.has(a + "vocab_size")) {
     c.vocab_size = geti(a + "vocab_size");
   } else if (const GgufValue* toks = m.find("tokenizer.ggml.tokens"); toks && toks->is_array()) {
     c.vocab_size = static_cast<int>(toks->array_size());
   } else {
-    throw Error(m.source() + ": neither " + a + "vocab_size nor tokenizer.ggml.tokens gives the vocabulary size");
+    throw Error(m.source() + ": neither " + a +
+                "vocab_size nor tokenizer.ggml.tokens gives the vocabulary size");
   }
   c.tied_embeddings = false;  // known only from the tensor list: chapter 10 sets it
   c.rope_layout = RopeLayout::Interleaved;

@@ -19,7 +19,7 @@ TEST(DType, LayoutsMatchGgml) {
   EXPECT_EQ(row_bytes(DType::Q4_1, 576), 576 / 32 * 20u);
   EXPECT_EQ(row_bytes(DType::F16, 7), 14u);
   EXPECT_THROW(row_bytes(DType::Q4_0, 172), Error);  // stories260K's hidden size
-  EXPECT_FALSE(dtype_from_id(20).has_value());        // IQ types are refused
+  EXPECT_FALSE(dtype_from_id(20).has_value());       // IQ types are refused
   EXPECT_EQ(dtype_from_id(30), DType::BF16);
 }
 
@@ -35,12 +35,12 @@ TEST(DType, F16KnownValuesAndRounding) {
   EXPECT_EQ(f16_to_f32(0x3c00), 1.0f);
   EXPECT_EQ(f16_to_f32(0xc000), -2.0f);
   EXPECT_EQ(f16_to_f32(0x7bff), 65504.0f);
-  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                 // rounds to infinity
-  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie -> even (down)
+  EXPECT_EQ(f16_to_f32(0x0001), std::ldexp(1.0f, -24));             // smallest subnormal
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);                          // rounds to infinity
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);      // tie -> even (down)
   EXPECT_EQ(f32_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);  // tie -> even (up)
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);   // tie at the bottom -> 0
-  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);   // 1.5 units -> 2
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);             // tie at the bottom -> 0
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)), 0x0002);             // 1.5 units -> 2
   EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(NAN))));
 }
 

@@ -59,8 +59,14 @@ TEST(GgufMetadata, TruncatedFilesThrowCleanly) {
 
 TEST(GgufMetadata, CorruptHeadersThrowCleanly) {
   const std::string tmp = ::testing::TempDir() + "/corrupt.gguf";
-  auto write = [&](const std::string& s) { std::ofstream(tmp, std::ios::binary).write(s.data(), static_cast<std::streamsize>(s.size())); };
-  auto le = [](uint64_t v, int n) { std::string s; for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff); return s; };
+  auto write = [&](const std::string& s) {
+    std::ofstream(tmp, std::ios::binary).write(s.data(), static_cast<std::streamsize>(s.size()));
+  };
+  auto le = [](uint64_t v, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+    return s;
+  };
   write("GGUX" + le(3, 4) + le(0, 8) + le(0, 8));
   EXPECT_THROW(GgufMetadata::load(tmp), Error);
   write("GGUF" + le(1, 4) + le(0, 8) + le(0, 8));  // v1 is obsolete
@@ -73,14 +79,15 @@ TEST(GgufMetadata, CorruptHeadersThrowCleanly) {
   write("GGUF" + le(3, 4) + le(0, 8) + le(1, 8) + le(1ull << 62, 8) + "key");
   EXPECT_THROW(GgufMetadata::load(tmp), Error);
   // An array of 2^60 u32 elements in a tiny file: refused before any allocation.
-  write("GGUF" + le(3, 4) + le(0, 8) + le(1, 8) + le(1, 8) + "k" + le(9, 4) + le(4, 4) + le(1ull << 60, 8));
+  write("GGUF" + le(3, 4) + le(0, 8) + le(1, 8) + le(1, 8) + "k" + le(9, 4) + le(4, 4) +
+        le(1ull << 60, 8));
   EXPECT_THROW(GgufMetadata::load(tmp), Error);
   // An unknown value type.
   write("GGUF" + le(3, 4) + le(0, 8) + le(1, 8) + le(1, 8) + "k" + le(99, 4));
   EXPECT_THROW(GgufMetadata::load(tmp), Error);
   // A well-formed file parses, and typed getters check types.
-  write("GGUF" + le(3, 4) + le(0, 8) + le(2, 8) + le(1, 8) + "a" + le(4, 4) + le(7, 4) + le(1, 8) + "b" +
-        le(9, 4) + le(8, 4) + le(2, 8) + le(2, 8) + "hi" + le(0, 8));
+  write("GGUF" + le(3, 4) + le(0, 8) + le(2, 8) + le(1, 8) + "a" + le(4, 4) + le(7, 4) + le(1, 8) +
+        "b" + le(9, 4) + le(8, 4) + le(2, 8) + le(2, 8) + "hi" + le(0, 8));
   const auto m = GgufMetadata::load(tmp);
   EXPECT_EQ(m.get_int("a"), 7);
   EXPECT_EQ(m.get_strings("b"), (std::vector<std::string>{"hi", ""}));

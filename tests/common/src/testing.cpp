@@ -21,10 +21,18 @@ std::string env_or(const char* name, const std::string& fallback) {
 }
 }  // namespace
 
-std::string source_dir() { return LLMCPP_SOURCE_DIR; }
-std::string shared_dir() { return env_or("LLMCPP_SHARED", source_dir() + "/../shared"); }
-std::string models_dir() { return env_or("LLMCPP_MODELS", source_dir() + "/../shared/models"); }
-std::string bin_dir() { return std::string(LLMCPP_BINARY_DIR) + "/bin"; }
+std::string source_dir() {
+  return LLMCPP_SOURCE_DIR;
+}
+std::string shared_dir() {
+  return env_or("LLMCPP_SHARED", source_dir() + "/../shared");
+}
+std::string models_dir() {
+  return env_or("LLMCPP_MODELS", source_dir() + "/../shared/models");
+}
+std::string bin_dir() {
+  return std::string(LLMCPP_BINARY_DIR) + "/bin";
+}
 std::string default_model_path() {
   return env_or("LLMCPP_DEFAULT_MODEL", source_dir() + "/models/SmolLM2-135M-Instruct.Q4_1.gguf");
 }
@@ -48,7 +56,8 @@ std::optional<std::string> require_file(const std::string& path) {
 }
 
 std::string skip_reason(const std::string& path) {
-  return path + " is absent (set LLMCPP_MODELS / LLMCPP_SHARED, or run scripts/fetch-default-model)";
+  return path +
+         " is absent (set LLMCPP_MODELS / LLMCPP_SHARED, or run scripts/fetch-default-model)";
 }
 
 std::vector<float> random_floats(size_t n, uint64_t seed, float lo, float hi) {

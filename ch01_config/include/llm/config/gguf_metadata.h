@@ -22,8 +22,19 @@
 namespace llm {
 
 enum class GgufType : uint32_t {
-  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
+  U8 = 0,
+  I8 = 1,
+  U16 = 2,
+  I16 = 3,
+  U32 = 4,
+  I32 = 5,
+  F32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  U64 = 10,
+  I64 = 11,
+  F64 = 12,
 };
 std::string_view gguf_type_name(GgufType t);
 
@@ -32,14 +43,15 @@ using GgufArray = std::vector<GgufValue>;
 
 // One metadata value. Scalars are widened (integers to int64/uint64, floats to double) but the
 // file's type is kept in `type`. Arrays of strings — the vocabulary, the merges — are stored
-// flat in `strings` rather than as a vector of values, since they hold tens of thousands of entries.
+// flat in `strings` rather than as a vector of values, since they hold tens of thousands of
+// entries.
 struct GgufValue {
   GgufType type = GgufType::U8;
   std::variant<uint64_t, int64_t, double, bool, std::string> scalar;
   GgufType elem_type = GgufType::U8;  // arrays only
-  std::vector<std::string> strings;  // arrays of strings
-  std::vector<double> numbers;       // arrays of numbers (int or float, widened)
-  std::vector<GgufValue> nested;     // arrays of arrays
+  std::vector<std::string> strings;   // arrays of strings
+  std::vector<double> numbers;        // arrays of numbers (int or float, widened)
+  std::vector<GgufValue> nested;      // arrays of arrays
   bool is_array() const { return type == GgufType::ARRAY; }
   size_t array_size() const;
 };
@@ -61,8 +73,8 @@ class GgufMetadata {
   const GgufValue* find(const std::string& key) const;
   // Typed getters; throw llm::Error naming the file and key when missing or of the wrong type.
   std::string get_string(const std::string& key) const;
-  int64_t get_int(const std::string& key) const;  // any integer type
-  double get_float(const std::string& key) const; // any numeric type
+  int64_t get_int(const std::string& key) const;   // any integer type
+  double get_float(const std::string& key) const;  // any numeric type
   bool get_bool(const std::string& key) const;
   const std::vector<std::string>& get_strings(const std::string& key) const;
   const std::vector<double>& get_numbers(const std::string& key) const;

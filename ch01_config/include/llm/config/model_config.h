@@ -21,12 +21,12 @@ enum class RopeLayout {
 
 struct ModelConfig {
   std::string architecture = "llama";
-  int dim = 0;          // residual stream width (d_model)
-  int hidden_dim = 0;   // FFN inner width
+  int dim = 0;         // residual stream width (d_model)
+  int hidden_dim = 0;  // FFN inner width
   int n_layers = 0;
-  int n_heads = 0;      // query heads
-  int n_kv_heads = 0;   // key/value heads (GQA: n_heads % n_kv_heads == 0)
-  int head_dim = 0;     // usually dim / n_heads
+  int n_heads = 0;     // query heads
+  int n_kv_heads = 0;  // key/value heads (GQA: n_heads % n_kv_heads == 0)
+  int head_dim = 0;    // usually dim / n_heads
   int vocab_size = 0;
   int max_seq_len = 0;  // context length the model was trained for
   float rope_theta = 10000.0f;

@@ -25,8 +25,8 @@ struct KernelEntry {
   std::string variant;  // "ref" is the readable scalar reference every other variant must match
   int rank = 0;         // higher is preferred when available
   std::function<bool()> available;  // CPU feature check; empty = always available
-  std::any fn;          // a function pointer of the op's signature
-  std::string doc;      // one line for benchmark tables and `llm info --kernels`
+  std::any fn;                      // a function pointer of the op's signature
+  std::string doc;                  // one line for benchmark tables and `llm info --kernels`
 
   std::string name() const { return op + "/" + variant; }
   bool usable() const { return !available || available(); }

@@ -65,9 +65,13 @@ class Tensor {
     return static_cast<const std::byte*>(data_) + static_cast<size_t>(r) * row_stride_;
   }
   template <class T>
-  const T* as() const { return static_cast<const T*>(data_); }
+  const T* as() const {
+    return static_cast<const T*>(data_);
+  }
   template <class T>
-  T* mutable_as() { return static_cast<T*>(mutable_data()); }
+  T* mutable_as() {
+    return static_cast<T*>(mutable_data());
+  }
 
   // Converts an f32/f16/bf16 tensor to a flat f32 vector (quantized types: chapter 6's codecs).
   std::vector<float> to_f32() const;

@@ -1,0 +1,64 @@
+// Causal scaled-dot-product attention over keys and values stored as a list of blocks.
+//
+// The seam of the KV cache: attention never sees how the cache is laid out, only a list of
+// blocks, each holding the keys and values of consecutive positions. A contiguous buffer is one
+// block (chapter 4's scratch cache); chapter 5's paged cache hands over many. Causality is
+// expressed by the caller: a query at position p is given the blocks covering positions 0..p.
+//
+// Two implementations, registered as op "attention":
+//   "plain" — scores for every key, stable softmax, weighted sum of values (the reference)
+//   "tiled" — one pass over tiles of keys with an online softmax (FlashAttention's trick):
+//             never materialises the score row, so its scratch is independent of the length.
+// MHA, GQA and MQA are one code path: query head h reads KV head h / (n_heads / n_kv_heads).
+//
+// Keys and values are stored as f32 or f16 (half the memory; llama.cpp's default). With f16
+// storage both variants round the query to f16 before the dot products, and "plain" also rounds
+// the softmax weights to f16 before weighting the values: that is how llama.cpp's default
+// (non-flash) attention computes, and matching its rounding is what keeps greedy ids equal on
+// a model whose logits move by tenths when the arithmetic changes.
+#pragma once
+
+#include <span>
+
+#include "llm/config/dtype.h"
+#include "llm/config/registry.h"
+
+namespace llm {
+
+struct KvBlock {
+  const void* k =
+      nullptr;  // [n_tokens][row_stride]: token t's KV head g at t*row_stride + g*head_dim
+  const void* v = nullptr;  // same layout as k
+  int n_tokens = 0;
+  int row_stride = 0;        // elements between consecutive tokens (>= n_kv_heads * head_dim)
+  DType dtype = DType::F32;  // F32 or F16
+};
+
+struct AttentionShape {
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+};
+
+// Attends one query token (q: [n_heads][head_dim]) to the first n_keys positions held by
+// `blocks`; writes out: [n_heads][head_dim]. `scratch` must hold attention_scratch_floats().
+using AttentionFn = void (*)(const float* q, std::span<const KvBlock> blocks, int n_keys,
+                             const AttentionShape& shape, float* out, float* scratch);
+
+void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys,
+                     const AttentionShape& shape, float* out, float* scratch);
+void attention_tiled(const float* q, std::span<const KvBlock> blocks, int n_keys,
+                     const AttentionShape& shape, float* out, float* scratch);
+
+inline constexpr int kAttentionTile = 64;  // keys per tile in attention_tiled
+// Scratch floats any registered attention variant needs for contexts up to max_keys.
+inline size_t attention_scratch_floats(int max_keys, int head_dim) {
+  return static_cast<size_t>(max_keys > kAttentionTile ? max_keys : kAttentionTile) +
+         2 * static_cast<size_t>(head_dim);
+}
+
+// Registers "attention/plain" (reference), "attention/tiled", "rope/interleaved" and
+// "rope/half_split"; calls register_tokenizer first (the chain of chapters).
+void register_attention(Registry& r);
+
+}  // namespace llm

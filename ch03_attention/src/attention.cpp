@@ -1,0 +1,156 @@
+#include "llm/attention/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "llm/config/error.h"
+
+namespace llm {
+namespace {
+
+// Walks the keys (or values) of the causal prefix in position order across blocks.
+class KvCursor {
+ public:
+  KvCursor(std::span<const KvBlock> blocks, bool values) : blocks_(blocks), values_(values) {}
+  // Element offset of row t (t only grows while we scan) inside the current block.
+  const KvBlock& seek(int t, size_t& offset) {
+    while (t >= start_ + blocks_[block_].n_tokens) start_ += blocks_[block_++].n_tokens;
+    offset = static_cast<size_t>(t - start_) * static_cast<size_t>(blocks_[block_].row_stride);
+    return blocks_[block_];
+  }
+  // Row t, head offset `head`, as f32 into `out` (n values).
+  void read(int t, size_t head, int n, float* out) {
+    size_t off;
+    const KvBlock& b = seek(t, off);
+    const void* base = values_ ? b.v : b.k;
+    if (b.dtype == DType::F16) {
+      const uint16_t* p = static_cast<const uint16_t*>(base) + off + head;
+      for (int i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
+    } else {
+      const float* p = static_cast<const float*>(base) + off + head;
+      std::copy(p, p + n, out);
+    }
+  }
+
+ private:
+  std::span<const KvBlock> blocks_;
+  bool values_;
+  size_t block_ = 0;
+  int start_ = 0;  // position of blocks_[block_]'s first token
+};
+
+float dot(const float* a, const float* b, int n) {
+  float s = 0.0f;
+  for (int i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+float round_f16(float x) {
+  return f16_to_f32(f32_to_f16(x));
+}
+
+// With f16 storage the query is rounded to f16 like the keys (ggml converts the f32 operand
+// of an f16 matmul to f16); with f32 storage it is used as is.
+void load_query(const float* q, int hd, bool f16, float* out) {
+  for (int i = 0; i < hd; ++i) out[i] = f16 ? round_f16(q[i]) : q[i];
+}
+
+void check(std::span<const KvBlock> blocks, int n_keys) {
+  int held = 0;
+  for (const KvBlock& b : blocks) {
+    if (b.dtype != DType::F32 && b.dtype != DType::F16)
+      throw Error("attention: KV blocks must be f32 or f16, got " +
+                  std::string(dtype_name(b.dtype)));
+    held += b.n_tokens;
+  }
+  if (n_keys <= 0 || held < n_keys)
+    throw Error("attention: " + std::to_string(n_keys) + " keys requested but the blocks hold " +
+                std::to_string(held));
+}
+
+}  // namespace
+
+void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys,
+                     const AttentionShape& shape, float* out, float* scratch) {
+  check(blocks, n_keys);
+  const int hd = shape.head_dim;
+  const int group = shape.n_heads / shape.n_kv_heads;  // query heads sharing one KV head
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool f16 = blocks.front().dtype == DType::F16;
+  float* scores = scratch;                                 // [n_keys]
+  float* qh = scratch + std::max(n_keys, kAttentionTile);  // [hd]
+  float* row = qh + hd;                                    // [hd] one key or value row as f32
+  for (int h = 0; h < shape.n_heads; ++h) {
+    load_query(q + static_cast<size_t>(h) * hd, hd, f16, qh);
+    const size_t head = static_cast<size_t>(h / group) * hd;
+    // 1. scores against every key of the causal prefix
+    KvCursor keys(blocks, false);
+    for (int t = 0; t < n_keys; ++t) {
+      keys.read(t, head, hd, row);
+      scores[t] = dot(qh, row, hd) * scale;
+    }
+    // 2. stable softmax: subtract the max before exponentiating
+    const float mx = *std::max_element(scores, scores + n_keys);
+    float sum = 0.0f;
+    for (int t = 0; t < n_keys; ++t) {
+      scores[t] = std::exp(scores[t] - mx);
+      sum += scores[t];
+    }
+    // 3. weighted sum of values (weights rounded to f16 with f16 storage, as ggml does)
+    float* oh = out + static_cast<size_t>(h) * hd;
+    std::fill(oh, oh + hd, 0.0f);
+    KvCursor values(blocks, true);
+    for (int t = 0; t < n_keys; ++t) {
+      values.read(t, head, hd, row);
+      const float w = f16 ? round_f16(scores[t] / sum) : scores[t] / sum;
+      for (int i = 0; i < hd; ++i) oh[i] += w * row[i];
+    }
+  }
+}
+
+void attention_tiled(const float* q, std::span<const KvBlock> blocks, int n_keys,
+                     const AttentionShape& shape, float* out, float* scratch) {
+  check(blocks, n_keys);
+  const int hd = shape.head_dim;
+  const int group = shape.n_heads / shape.n_kv_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool f16 = blocks.front().dtype == DType::F16;
+  float* s = scratch;                    // [kAttentionTile] scores of one tile
+  float* qh = scratch + kAttentionTile;  // [hd]
+  float* row = qh + hd;                  // [hd]
+  for (int h = 0; h < shape.n_heads; ++h) {
+    load_query(q + static_cast<size_t>(h) * hd, hd, f16, qh);
+    const size_t head = static_cast<size_t>(h / group) * hd;
+    // Online softmax: m = running max, l = running sum of exp(score - m), and the output
+    // accumulates unnormalised in `out`. When a tile raises the max, everything accumulated
+    // so far is rescaled by exp(m_old - m_new).
+    float* acc = out + static_cast<size_t>(h) * hd;
+    std::fill(acc, acc + hd, 0.0f);
+    float m = -INFINITY, l = 0.0f;
+    KvCursor keys(blocks, false), values(blocks, true);
+    for (int t0 = 0; t0 < n_keys; t0 += kAttentionTile) {
+      const int nt = std::min(kAttentionTile, n_keys - t0);
+      float tile_max = -INFINITY;
+      for (int j = 0; j < nt; ++j) {
+        keys.read(t0 + j, head, hd, row);
+        s[j] = dot(qh, row, hd) * scale;
+        tile_max = std::max(tile_max, s[j]);
+      }
+      const float m_new = std::max(m, tile_max);
+      const float correction = std::exp(m - m_new);  // 0 on the first tile (m = -inf)
+      l *= correction;
+      for (int i = 0; i < hd; ++i) acc[i] *= correction;
+      for (int j = 0; j < nt; ++j) {
+        values.read(t0 + j, head, hd, row);
+        const float p = std::exp(s[j] - m_new);
+        l += p;
+        for (int i = 0; i < hd; ++i) acc[i] += p * row[i];
+      }
+      m = m_new;
+    }
+    for (int i = 0; i < hd; ++i) acc[i] /= l;
+  }
+}
+
+}  // namespace llm

@@ -1,0 +1,59 @@
+// KvCache — where the forward pass keeps keys and values between steps.
+//
+// The forward pass writes the key and value of each token through store() and reads a
+// sequence's history as a list of blocks (the attention seam of chapter 3). This chapter's
+// ScratchKvCache gives each sequence one contiguous region; chapter 5 plugs in here with a
+// paged cache (block tables, reference counts, prefix sharing) behind the same interface.
+// Entries are stored as f16 by default (llama.cpp's default: half the memory, and the same
+// rounding) or f32.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "llm/attention/attention.h"
+#include "llm/config/dtype.h"
+#include "llm/config/model_config.h"
+
+namespace llm {
+
+class KvCache {
+ public:
+  virtual ~KvCache() = default;
+  // Stores the key and value ([n_kv_heads * head_dim] each) of `seq` at `pos` in `layer`,
+  // converted to the cache's dtype. Throws llm::Error when the sequence id or position is
+  // beyond what the cache can hold.
+  virtual void store(int layer, int seq, int pos, const float* k, const float* v) = 0;
+  // Blocks covering positions [0, n_tokens) of `seq` in `layer`, in position order. The span
+  // stays valid until the next call.
+  virtual std::span<const KvBlock> blocks(int layer, int seq, int n_tokens) = 0;
+  // Forgets the positions >= `from` of a sequence (0 = the whole sequence).
+  virtual void truncate(int seq, int from) = 0;
+  virtual int max_tokens() const = 0;  // positions per sequence
+  virtual int max_seqs() const = 0;
+  virtual size_t bytes() const = 0;  // memory held, for accounting
+  virtual DType dtype() const = 0;   // F16 or F32
+};
+
+// One contiguous [layers][seqs][max_tokens][kv_dim] region for keys and one for values.
+class ScratchKvCache final : public KvCache {
+ public:
+  ScratchKvCache(const ModelConfig& config, int max_seqs, int max_tokens, DType dtype = DType::F16);
+  void store(int layer, int seq, int pos, const float* k, const float* v) override;
+  std::span<const KvBlock> blocks(int layer, int seq, int n_tokens) override;
+  void truncate(int, int) override {}  // positions are simply overwritten
+  int max_tokens() const override { return max_tokens_; }
+  int max_seqs() const override { return max_seqs_; }
+  size_t bytes() const override { return k_.size() + v_.size(); }
+  DType dtype() const override { return dtype_; }
+
+ private:
+  size_t offset(int layer, int seq, int pos) const;  // in elements
+  int n_layers_, max_seqs_, max_tokens_, kv_dim_;
+  DType dtype_;
+  size_t elem_;  // bytes per element
+  std::vector<std::byte> k_, v_;
+  KvBlock block_;
+};
+
+}  // namespace llm

@@ -1,0 +1,62 @@
+#include "llm/transformer/kv_cache.h"
+
+#include <cstring>
+#include <string>
+
+#include "llm/config/error.h"
+#include "llm/transformer/communicator.h"
+
+namespace llm {
+
+ScratchKvCache::ScratchKvCache(const ModelConfig& c, int max_seqs, int max_tokens, DType dtype)
+    : n_layers_(c.n_layers),
+      max_seqs_(max_seqs),
+      max_tokens_(max_tokens),
+      kv_dim_(c.kv_dim()),
+      dtype_(dtype),
+      elem_(dtype == DType::F16 ? 2 : 4) {
+  if (max_seqs <= 0 || max_tokens <= 0) throw Error("KV cache: sizes must be positive");
+  if (dtype != DType::F16 && dtype != DType::F32)
+    throw Error("KV cache: dtype must be f16 or f32, got " + std::string(dtype_name(dtype)));
+  const size_t n = static_cast<size_t>(n_layers_) * max_seqs_ * max_tokens_ * kv_dim_ * elem_;
+  k_.assign(n, std::byte{0});
+  v_.assign(n, std::byte{0});
+}
+
+size_t ScratchKvCache::offset(int layer, int seq, int pos) const {
+  if (seq < 0 || seq >= max_seqs_)
+    throw Error("KV cache: sequence id " + std::to_string(seq) + " is out of range (0.." +
+                std::to_string(max_seqs_ - 1) + ")");
+  if (pos < 0 || pos >= max_tokens_)
+    throw Error("KV cache: position " + std::to_string(pos) + " is beyond the context of " +
+                std::to_string(max_tokens_) + " tokens");
+  return ((static_cast<size_t>(layer) * max_seqs_ + seq) * max_tokens_ + pos) * kv_dim_;
+}
+
+void ScratchKvCache::store(int layer, int seq, int pos, const float* k, const float* v) {
+  const size_t o = offset(layer, seq, pos) * elem_;
+  if (dtype_ == DType::F32) {
+    std::memcpy(&k_[o], k, static_cast<size_t>(kv_dim_) * sizeof(float));
+    std::memcpy(&v_[o], v, static_cast<size_t>(kv_dim_) * sizeof(float));
+    return;
+  }
+  auto* kh = reinterpret_cast<uint16_t*>(&k_[o]);
+  auto* vh = reinterpret_cast<uint16_t*>(&v_[o]);
+  for (int i = 0; i < kv_dim_; ++i) {
+    kh[i] = f32_to_f16(k[i]);
+    vh[i] = f32_to_f16(v[i]);
+  }
+}
+
+std::span<const KvBlock> ScratchKvCache::blocks(int layer, int seq, int n_tokens) {
+  const size_t o = offset(layer, seq, 0) * elem_;
+  if (n_tokens > max_tokens_) offset(layer, seq, n_tokens - 1);  // throws with the reason
+  block_ = KvBlock{&k_[o], &v_[o], n_tokens, kv_dim_, dtype_};
+  return {&block_, 1};
+}
+
+void SingleRank::all_gather(const float* local, size_t n_local, float* out) {
+  for (size_t i = 0; i < n_local; ++i) out[i] = local[i];
+}
+
+}  // namespace llm

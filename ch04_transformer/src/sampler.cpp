@@ -1,0 +1,102 @@
+#include "llm/transformer/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace llm {
+
+int32_t argmax(std::span<const float> logits) {
+  int32_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
+  return best;  // lowest id wins a tie
+}
+
+Sampler::Sampler(SamplerConfig config) : config_(config), rng_(config.seed) {}
+
+void Sampler::apply_penalties(std::vector<Candidate>& c, std::span<const int32_t> history,
+                              const SamplerConfig& cfg) {
+  if (cfg.repeat_penalty == 1.0f && cfg.presence_penalty == 0.0f && cfg.frequency_penalty == 0.0f)
+    return;
+  const size_t n = cfg.penalty_last_n < 0
+                       ? history.size()
+                       : std::min(history.size(), static_cast<size_t>(cfg.penalty_last_n));
+  std::unordered_map<int32_t, int> counts;
+  for (size_t i = history.size() - n; i < history.size(); ++i) ++counts[history[i]];
+  // Candidates are indexed by id here (called before any sorting).
+  for (const auto& [id, count] : counts) {
+    if (id < 0 || static_cast<size_t>(id) >= c.size()) continue;
+    float& l = c[static_cast<size_t>(id)].logit;
+    // Repetition penalty (CTRL paper, as llama.cpp applies it): shrink towards zero.
+    l = l > 0 ? l / cfg.repeat_penalty : l * cfg.repeat_penalty;
+    l -= static_cast<float>(count) * cfg.frequency_penalty + cfg.presence_penalty;
+  }
+}
+
+void Sampler::softmax(std::vector<Candidate>& c) {
+  std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+  });
+  const float mx = c.front().logit;
+  float sum = 0.0f;
+  for (Candidate& x : c) sum += (x.p = std::exp(x.logit - mx));
+  for (Candidate& x : c) x.p /= sum;
+}
+
+void Sampler::top_k(std::vector<Candidate>& c, int k) {
+  if (k > 0 && static_cast<size_t>(k) < c.size()) c.resize(static_cast<size_t>(k));
+}
+
+void Sampler::top_p(std::vector<Candidate>& c, float p) {
+  if (p >= 1.0f) return;
+  float total = 0.0f;
+  for (const Candidate& x : c) total += x.p;  // c may already be truncated: renormalise
+  float cum = 0.0f;
+  for (size_t i = 0; i < c.size(); ++i) {
+    cum += c[i].p / total;
+    if (cum >= p) {
+      c.resize(i + 1);
+      return;
+    }
+  }
+}
+
+void Sampler::min_p(std::vector<Candidate>& c, float p) {
+  if (p <= 0.0f || c.empty()) return;
+  const float threshold = c.front().p * p;  // sorted: front is the max
+  size_t keep = 1;
+  while (keep < c.size() && c[keep].p >= threshold) ++keep;
+  c.resize(keep);
+}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  candidates_.resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i)
+    candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
+  apply_penalties(candidates_, history, config_);
+  if (config_.temperature <= 0.0f) {
+    // Greedy: the highest logit after penalties.
+    const auto best =
+        std::max_element(candidates_.begin(), candidates_.end(),
+                         [](const Candidate& a, const Candidate& b) { return a.logit < b.logit; });
+    return best->id;
+  }
+  for (Candidate& x : candidates_) x.logit /= config_.temperature;
+  softmax(candidates_);
+  top_k(candidates_, config_.top_k);
+  top_p(candidates_, config_.top_p);
+  min_p(candidates_, config_.min_p);
+  float total = 0.0f;
+  for (const Candidate& x : candidates_) total += x.p;
+  // Draw r in [0, total) and walk the cumulative mass.
+  const float r = std::uniform_real_distribution<float>(0.0f, total)(rng_);
+  float cum = 0.0f;
+  for (const Candidate& x : candidates_) {
+    cum += x.p;
+    if (r < cum) return x.id;
+  }
+  return candidates_.back().id;
+}
+
+}  // namespace llm
