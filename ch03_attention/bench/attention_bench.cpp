@@ -29,6 +29,12 @@ void BM_Attention(benchmark::State& state, llm::AttentionFn fn) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(BM_Attention, plain, &llm::attention_plain)->RangeMultiplier(4)->Range(64, 4096);
-BENCHMARK_CAPTURE(BM_Attention, tiled, &llm::attention_tiled)->RangeMultiplier(4)->Range(64, 4096);
+BENCHMARK_CAPTURE(BM_Attention, plain, &llm::attention_plain)
+    ->RangeMultiplier(4)
+    ->Range(64, 4096)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Attention, tiled, &llm::attention_tiled)
+    ->RangeMultiplier(4)
+    ->Range(64, 4096)
+    ->UseRealTime();
 BENCHMARK_MAIN();

@@ -90,20 +90,22 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
       keys.read(t, head, hd, row);
       scores[t] = dot(qh, row, hd) * scale;
     }
-    // 2. stable softmax: subtract the max before exponentiating
+    // 2. stable softmax: subtract the max before exponentiating; the sum is kept in double
+    //    and its reciprocal applied, as ggml's soft_max does.
     const float mx = *std::max_element(scores, scores + n_keys);
-    float sum = 0.0f;
+    double sum = 0.0;
     for (int t = 0; t < n_keys; ++t) {
       scores[t] = std::exp(scores[t] - mx);
       sum += scores[t];
     }
+    const float inv_sum = static_cast<float>(1.0 / sum);
     // 3. weighted sum of values (weights rounded to f16 with f16 storage, as ggml does)
     float* oh = out + static_cast<size_t>(h) * hd;
     std::fill(oh, oh + hd, 0.0f);
     KvCursor values(blocks, true);
     for (int t = 0; t < n_keys; ++t) {
       values.read(t, head, hd, row);
-      const float w = f16 ? round_f16(scores[t] / sum) : scores[t] / sum;
+      const float w = f16 ? round_f16(scores[t] * inv_sum) : scores[t] * inv_sum;
       for (int i = 0; i < hd; ++i) oh[i] += w * row[i];
     }
   }

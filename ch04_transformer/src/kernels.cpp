@@ -36,9 +36,10 @@ void matmul_ref(const Tensor& w, const float* x, int n, float* y) {
 }
 
 void rmsnorm_ref(float* out, const float* x, const float* weight, int n, float eps) {
-  // The sum of squares is accumulated in double, as ggml does, so long rows round alike.
+  // Squares are formed in float and summed in double, exactly as ggml does, so the scale
+  // rounds the same way llama.cpp's does.
   double ss = 0.0;
-  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i] * x[i]);
   const float mean = static_cast<float>(ss / n);
   const float scale = 1.0f / std::sqrt(mean + eps);
   for (int i = 0; i < n; ++i) out[i] = x[i] * scale * weight[i];

@@ -1,0 +1,51 @@
+// register_quant: chapter 4's kernels, then the quantized codecs, dot products and matmuls.
+#include <string>
+
+#include "llm/quant/quant.h"
+#include "llm/quant/quant_type.h"
+#include "llm/transformer/kernels.h"
+
+namespace llm {
+
+void register_quant(Registry& r) {
+  register_transformer(r);  // chapter 5 (the paged KV cache) registers no kernels
+
+  for (const QuantType& t : quant_types()) {
+    const std::string w(dtype_name(t.weight));
+    const std::string x(dtype_name(t.activation));
+    r.add({"to_f32/" + w, "ref", 0, {}, ToF32Fn{t.dequantize}, w + " blocks to float"});
+    r.add({"from_f32/" + w,
+           "ref",
+           0,
+           {},
+           FromF32Fn{t.quantize},
+           "float to " + w + " blocks (llama.cpp's reference quantizer)"});
+    r.add({"vec_dot/" + w + "_" + x,
+           "ref",
+           0,
+           {},
+           VecDotFn{t.vec_dot},
+           w + " row · " + x + " row, integer sums per block"});
+    r.add({"matmul/" + w,
+           "ref",
+           0,
+           {},
+           MatmulFn{t.matmul},
+           "scalar: activations to " + x + ", then vec_dot per weight row"});
+  }
+  // Activation-only types: quantizers for chapter 8's kernels and benchmarks.
+  r.add({"from_f32/q8_1",
+         "ref",
+         0,
+         {},
+         FromF32Fn{&quantize_row_q8_1_ref},
+         "float to q8_1 activation blocks"});
+  r.add({"from_f32/q8_k",
+         "ref",
+         0,
+         {},
+         FromF32Fn{&quantize_row_q8_K_ref},
+         "float to q8_k activation super-blocks"});
+}
+
+}  // namespace llm
