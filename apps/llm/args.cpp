@@ -48,7 +48,8 @@ T parse_number(const std::string& flag, const std::string& s, F convert) {
 int Args::get_int(const std::string& flag, int fallback) {
   auto v = value(flag);
   if (!v) return fallback;
-  const long long x = parse_number<long long>(flag, *v, [](const char* s, char** e) { return std::strtoll(s, e, 10); });
+  const long long x = parse_number<long long>(
+      flag, *v, [](const char* s, char** e) { return std::strtoll(s, e, 10); });
   if (x < INT32_MIN || x > INT32_MAX) throw Error("option " + flag + " is out of range: " + *v);
   return static_cast<int>(x);
 }
@@ -57,7 +58,8 @@ uint64_t Args::get_u64(const std::string& flag, uint64_t fallback) {
   auto v = value(flag);
   if (!v) return fallback;
   if (!v->empty() && (*v)[0] == '-') throw Error("option " + flag + " must not be negative");
-  return parse_number<uint64_t>(flag, *v, [](const char* s, char** e) { return std::strtoull(s, e, 10); });
+  return parse_number<uint64_t>(flag, *v,
+                                [](const char* s, char** e) { return std::strtoull(s, e, 10); });
 }
 
 float Args::get_float(const std::string& flag, float fallback) {

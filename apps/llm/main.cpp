@@ -9,6 +9,10 @@
 namespace llm::cli {
 // Subcommands (one file each).
 extern const Command kInfo;
+extern const Command kQuantize;
+extern const Command kGenerate;
+extern const Command kTokenize;
+extern const Command kDetokenize;
 }  // namespace llm::cli
 
 namespace {
@@ -16,7 +20,8 @@ namespace {
 using llm::cli::Command;
 
 const Command* const kCommands[] = {
-    &llm::cli::kInfo,
+    &llm::cli::kGenerate, &llm::cli::kInfo,       &llm::cli::kQuantize,
+    &llm::cli::kTokenize, &llm::cli::kDetokenize,
 };
 
 void usage() {

@@ -1,0 +1,77 @@
+// llm quantize --in FILE --out FILE.gguf --type q8_0|q4_0|q4_1 [--tokenizer FILE] [--quiet]
+//
+// Any model file (GGUF, safetensors, llama2.c) to a quantized GGUF that is a complete model:
+// tensor types as llama.cpp's llama-quantize chooses them, tokenizer and chat template carried
+// over. Prints each tensor's types, sizes and error against the source.
+#include <chrono>
+#include <cstdio>
+
+#include "args.h"
+#include "llm/loading/quantize_model.h"
+
+namespace llm::cli {
+namespace {
+
+double mib(size_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
+
+int run_quantize(Args& args) {
+  const std::string in = args.required("--in");
+  const std::string out = args.required("--out");
+  const std::string type = args.required("--type");
+  const std::string tok = args.value("--tokenizer").value_or("");
+  const bool quiet = args.has("--quiet");
+  args.finish();
+  const auto target = dtype_from_name(type);
+  if (!target || (*target != DType::Q8_0 && *target != DType::Q4_0 && *target != DType::Q4_1))
+    throw Error("--type must be q8_0, q4_0 or q4_1, got '" + type + "'");
+  if (in == out) throw Error("--out must differ from --in (the input is memory-mapped)");
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const Checkpoint src = open_checkpoint(in, tok);
+  std::printf("%s (%s): %s\n", in.c_str(), model_format_name(src.format),
+              src.config.summary().c_str());
+  if (!quiet)
+    std::printf("%-32s %-14s %-13s %21s %10s %10s  %s\n", "tensor", "shape", "type", "size (KiB)",
+                "nmse", "rms", "note");
+  size_t i = 0;
+  const QuantizeSummary s = quantize_model(src, *target, out, [&](const TensorQuantReport& r) {
+    ++i;
+    if (quiet) return;
+    const std::string types =
+        std::string(dtype_name(r.from)) + " -> " + std::string(dtype_name(r.to));
+    char sizes[64];
+    std::snprintf(sizes, sizeof sizes, "%9.1f -> %9.1f", static_cast<double>(r.bytes_in) / 1024,
+                  static_cast<double>(r.bytes_out) / 1024);
+    if (r.from == r.to)
+      std::printf("%-32s %-14s %-13s %21s %10s %10s  %s\n", r.name.c_str(), r.shape.str().c_str(),
+                  types.c_str(), sizes, "-", "-", r.note.empty() ? "copied" : r.note.c_str());
+    else
+      std::printf("%-32s %-14s %-13s %21s %10.3e %10.3e  %s\n", r.name.c_str(),
+                  r.shape.str().c_str(), types.c_str(), sizes, r.nmse, r.rms, r.note.c_str());
+  });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf(
+      "wrote %s: %d tensors (%d quantized, %d fallback%s), %.2f MiB -> %.2f MiB (%.1f%%), "
+      "%.1f s\n",
+      out.c_str(), s.n_tensors, s.n_quantized, s.n_fallback, s.n_fallback == 1 ? "" : "s",
+      mib(s.bytes_in), mib(s.bytes_out),
+      s.bytes_in ? 100.0 * static_cast<double>(s.bytes_out) / static_cast<double>(s.bytes_in) : 0.0,
+      secs);
+  if (s.has_tokenizer)
+    std::printf("tokenizer: included%s\n", src.chat_template.empty() ? "" : ", with chat template");
+  else
+    std::printf("tokenizer: NOT included (%s): the output needs --tokenizer to generate text\n",
+                s.tokenizer_note.c_str());
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kQuantize{
+    "quantize",
+    "quantize --in FILE --out FILE.gguf --type q8_0|q4_0|q4_1 [--tokenizer FILE] [--quiet]",
+    &run_quantize};
+
+}  // namespace llm::cli
