@@ -58,3 +58,13 @@ if(LLMCPP_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
 endif()
+# libFuzzer (chapter 10's fuzz targets): every library is instrumented for coverage and built
+# with ASan+UBSan; only the fuzz programs link libFuzzer's main.
+if(LLMCPP_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "LLMCPP_FUZZ needs clang: use `cmake --preset fuzz`")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

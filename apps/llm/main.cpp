@@ -11,6 +11,7 @@ namespace llm::cli {
 extern const Command kInfo;
 extern const Command kQuantize;
 extern const Command kGenerate;
+extern const Command kPerplexity;
 extern const Command kTokenize;
 extern const Command kDetokenize;
 }  // namespace llm::cli
@@ -20,8 +21,8 @@ namespace {
 using llm::cli::Command;
 
 const Command* const kCommands[] = {
-    &llm::cli::kGenerate, &llm::cli::kInfo,       &llm::cli::kQuantize,
-    &llm::cli::kTokenize, &llm::cli::kDetokenize,
+    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,
+    &llm::cli::kQuantize, &llm::cli::kTokenize,   &llm::cli::kDetokenize,
 };
 
 void usage() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <new>
 
 #include "llm/config/error.h"
 
@@ -71,6 +72,46 @@ void check(std::span<const KvBlock> blocks, int n_keys) {
 
 }  // namespace
 
+// ---- f16 storage: the sums in llama.cpp's order ------------------------------------------
+// llama.cpp (x86, AVX2) computes q·k and p·v with f16 operands and f32 fused multiply-adds, in
+// one of two orders (ggml-cpu's vec.cpp and llamafile/sgemm.cpp):
+//   a prompt (several tokens): tinyBLAS — 8 lanes, element e into lane e % 8, then the lanes
+//     summed as ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7));
+//   one decoded token: ggml_vec_dot_f16 — 4 accumulators of 8 lanes over steps of 32 elements
+//     (element e into accumulator (e % 32) / 8, lane e % 8), reduced as ((a0+a2)+(a1+a3)),
+//     then lanes ((k0+k4)+(k1+k5)) + ((k2+k6)+(k3+k7)); elements past the last full step of 32
+//     are added one by one in double.
+// Keys are padded with zeros to a multiple of 32 there (masked keys weigh exactly 0), which
+// adds nothing to any lane.
+namespace {
+
+struct F16Sum {
+  float lane[4][8] = {};
+  double tail = 0.0;  // vec_dot_f16's leftovers
+
+  void add(bool batched, int e, int n, float a, float b) {
+    if (batched) {
+      lane[0][e % 8] = std::fma(a, b, lane[0][e % 8]);
+    } else if (e < n - n % 32) {
+      lane[(e % 32) / 8][e % 8] = std::fma(a, b, lane[(e % 32) / 8][e % 8]);
+    } else {
+      tail += static_cast<double>(a * b);
+    }
+  }
+  float result(bool batched) const {
+    if (batched) {
+      const float* l = lane[0];
+      return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    }
+    float k[8];
+    for (int j = 0; j < 8; ++j) k[j] = (lane[0][j] + lane[2][j]) + (lane[1][j] + lane[3][j]);
+    const float t0 = k[0] + k[4], t1 = k[1] + k[5], t2 = k[2] + k[6], t3 = k[3] + k[7];
+    return static_cast<float>(static_cast<double>((t0 + t1) + (t2 + t3)) + tail);
+  }
+};
+
+}  // namespace
+
 void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys,
                      const AttentionShape& shape, float* out, float* scratch) {
   check(blocks, n_keys);
@@ -78,9 +119,16 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
   const int group = shape.n_heads / shape.n_kv_heads;  // query heads sharing one KV head
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = blocks.front().dtype == DType::F16;
+  // llama.cpp takes the matrix-product path for a prompt only when the sizes allow it.
+  const bool batched = shape.batch_tokens >= 2 && hd % 8 == 0;
+  const int padded_keys = (n_keys + 31) / 32 * 32;
   float* scores = scratch;                                 // [n_keys]
   float* qh = scratch + std::max(n_keys, kAttentionTile);  // [hd]
   float* row = qh + hd;                                    // [hd] one key or value row as f32
+  // [hd] running sums (f16 path), aligned for their double member
+  static_assert(sizeof(F16Sum) <= 34 * sizeof(float) && alignof(F16Sum) <= 2 * sizeof(float));
+  auto* sums = reinterpret_cast<F16Sum*>(
+      row + hd + (reinterpret_cast<uintptr_t>(row + hd) % alignof(F16Sum) ? 1 : 0));
   for (int h = 0; h < shape.n_heads; ++h) {
     load_query(q + static_cast<size_t>(h) * hd, hd, f16, qh);
     const size_t head = static_cast<size_t>(h / group) * hd;
@@ -88,7 +136,13 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
     KvCursor keys(blocks, false);
     for (int t = 0; t < n_keys; ++t) {
       keys.read(t, head, hd, row);
-      scores[t] = dot(qh, row, hd) * scale;
+      if (f16) {
+        F16Sum d;
+        for (int i = 0; i < hd; ++i) d.add(batched, i, hd, qh[i], row[i]);
+        scores[t] = d.result(batched) * scale;
+      } else {
+        scores[t] = dot(qh, row, hd) * scale;
+      }
     }
     // 2. stable softmax: subtract the max before exponentiating; the sum is kept in double
     //    and its reciprocal applied, as ggml's soft_max does.
@@ -101,12 +155,22 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
     const float inv_sum = static_cast<float>(1.0 / sum);
     // 3. weighted sum of values (weights rounded to f16 with f16 storage, as ggml does)
     float* oh = out + static_cast<size_t>(h) * hd;
-    std::fill(oh, oh + hd, 0.0f);
     KvCursor values(blocks, true);
-    for (int t = 0; t < n_keys; ++t) {
-      values.read(t, head, hd, row);
-      const float w = f16 ? round_f16(scores[t] * inv_sum) : scores[t] * inv_sum;
-      for (int i = 0; i < hd; ++i) oh[i] += w * row[i];
+    if (f16) {
+      for (int i = 0; i < hd; ++i) new (&sums[i]) F16Sum();
+      for (int t = 0; t < n_keys; ++t) {
+        values.read(t, head, hd, row);
+        const float w = round_f16(scores[t] * inv_sum);
+        for (int i = 0; i < hd; ++i) sums[i].add(batched, t, padded_keys, w, row[i]);
+      }
+      for (int i = 0; i < hd; ++i) oh[i] = sums[i].result(batched);
+    } else {
+      std::fill(oh, oh + hd, 0.0f);
+      for (int t = 0; t < n_keys; ++t) {
+        values.read(t, head, hd, row);
+        const float w = scores[t] * inv_sum;
+        for (int i = 0; i < hd; ++i) oh[i] += w * row[i];
+      }
     }
   }
 }

@@ -127,7 +127,7 @@ void Transformer::attention_layer(int l, const Batch& batch) {
   observe_layer(l, "k", k_, n, kvd);
 
   // Each token attends to its own sequence's positions 0..pos (causal).
-  const AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim};
+  const AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, n};
   for (int i = 0; i < n; ++i) {
     const int n_keys = batch.positions[i] + 1;
     const auto blocks = cache_.blocks(l, batch.seq_ids[i], n_keys);

@@ -48,6 +48,40 @@ void quantize_row_q8_1_ref(const float* x, void* vy, int64_t n) {
   }
 }
 
+// The activation quantizers llama.cpp runs on x86: the scale is the same amax/127, but values
+// are multiplied by 127/amax (not by 1/d) and rounded half to even (the SIMD round
+// instruction), where the reference quantizers multiply by 1/d and round half away from zero.
+namespace {
+template <bool kWithSum>
+void quantize_activation_row(const float* x, int8_t* qs, uint16_t& d16, uint16_t* s16) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.f;
+  const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+  d16 = f32_to_f16(d);
+  int sum = 0;
+  for (int j = 0; j < kQK; ++j) {
+    qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));  // default mode: ties to even
+    sum += qs[j];
+  }
+  if constexpr (kWithSum) *s16 = f32_to_f16(d * static_cast<float>(sum));
+}
+}  // namespace
+
+void quantize_activation_q8_0(const float* x, void* vy, int64_t n) {
+  assert(n % kQK == 0);
+  auto* y = static_cast<block_q8_0*>(vy);
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK)
+    quantize_activation_row<false>(x, y[b].qs, y[b].d, nullptr);
+}
+
+void quantize_activation_q8_1(const float* x, void* vy, int64_t n) {
+  assert(n % kQK == 0);
+  auto* y = static_cast<block_q8_1*>(vy);
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK)
+    quantize_activation_row<true>(x, y[b].qs, y[b].d, &y[b].s);
+}
+
 void quantize_row_q4_0_ref(const float* x, void* vy, int64_t n) {
   assert(n % kQK == 0);
   auto* y = static_cast<block_q4_0*>(vy);

@@ -12,12 +12,12 @@ namespace llm {
 namespace {
 
 constexpr std::array<QuantType, 5> kQuantTypes{{
-    {DType::Q8_0, DType::Q8_0, &quantize_row_q8_0_ref, &dequantize_row_q8_0, &quantize_row_q8_0_ref,
-     &vec_dot_q8_0_q8_0, &matmul_q8_0_ref},
-    {DType::Q4_0, DType::Q8_0, &quantize_row_q4_0_ref, &dequantize_row_q4_0, &quantize_row_q8_0_ref,
-     &vec_dot_q4_0_q8_0, &matmul_q4_0_ref},
-    {DType::Q4_1, DType::Q8_1, &quantize_row_q4_1_ref, &dequantize_row_q4_1, &quantize_row_q8_1_ref,
-     &vec_dot_q4_1_q8_1, &matmul_q4_1_ref},
+    {DType::Q8_0, DType::Q8_0, &quantize_row_q8_0_ref, &dequantize_row_q8_0,
+     &quantize_activation_q8_0, &vec_dot_q8_0_q8_0, &matmul_q8_0_ref},
+    {DType::Q4_0, DType::Q8_0, &quantize_row_q4_0_ref, &dequantize_row_q4_0,
+     &quantize_activation_q8_0, &vec_dot_q4_0_q8_0, &matmul_q4_0_ref},
+    {DType::Q4_1, DType::Q8_1, &quantize_row_q4_1_ref, &dequantize_row_q4_1,
+     &quantize_activation_q8_1, &vec_dot_q4_1_q8_1, &matmul_q4_1_ref},
     {DType::Q4_K, DType::Q8_K, &quantize_row_q4_K_ref, &dequantize_row_q4_K, &quantize_row_q8_K_ref,
      &vec_dot_q4_K_q8_K, &matmul_q4_K_ref},
     {DType::Q6_K, DType::Q8_K, &quantize_row_q6_K_ref, &dequantize_row_q6_K, &quantize_row_q8_K_ref,

@@ -1,64 +1,98 @@
-// Reference quantized dot products: ggml's portable ggml_vec_dot_*_generic, formula by formula.
+// Reference quantized dot products, summed in the order llama.cpp runs them.
 //
-// Inside a block everything is integer arithmetic, exact in any order. The float part (where
-// the integer sum meets the scales, and how block results are summed) follows ggml's operation
-// order exactly, because float addition is not associative: sumi·d_w·d_x for Q4_0 but
-// sumi·(d_w·d_x) for Q8_0 is ggml's own inconsistency, kept on purpose.
+// Inside a block everything is integer arithmetic, exact in any order. The float part — where
+// the integer sums meet the scales and how blocks add up — is not associative, and on a
+// 30-layer model with quantized activations a last-bit difference in one dot product flips an
+// activation code in the next layer and moves the logits by tenths. So the 32-value block
+// types follow llama.cpp's x86 (AVX2) code exactly, in plain scalar C++:
+//   - eight float lanes; lane j holds the integer sum of the block's elements 4j..4j+3;
+//   - each block adds d_w·d_x · lane_j to lane j with ONE rounding (a fused multiply-add);
+//   - at the end the lanes are summed as hsum_float_8 does: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+// (ggml's portable _generic code keeps one running sum instead; it is what ARM-less, AVX-less
+// builds run, and it rounds differently.) The K-quants keep ggml's portable order below.
 #include <cassert>
+#include <cmath>
 
 #include "llm/config/dtype.h"
 #include "llm/quant/blocks.h"
 #include "llm/quant/vec_dot.h"
 
 namespace llm {
+namespace {
+
+// The eight lanes of an AVX2 float accumulator.
+struct Lanes {
+  float l[8] = {};
+  // lane j += d · sums[j], rounded once
+  void fma_block(float d, const int (&sums)[8]) {
+    for (int j = 0; j < 8; ++j) l[j] = std::fma(d, static_cast<float>(sums[j]), l[j]);
+  }
+  float horizontal_sum() const {
+    const float t0 = l[0] + l[4], t1 = l[1] + l[5], t2 = l[2] + l[6], t3 = l[3] + l[7];
+    return (t0 + t2) + (t1 + t3);
+  }
+};
+
+// Integer sums of w[e]·x[e] over e = 4j..4j+3 for j = 0..7 (w already unpacked to 32 values).
+void lane_sums(const int (&w)[kQK], const int8_t* x, int (&sums)[8]) {
+  for (int j = 0; j < 8; ++j)
+    sums[j] = w[4 * j] * x[4 * j] + w[4 * j + 1] * x[4 * j + 1] + w[4 * j + 2] * x[4 * j + 2] +
+              w[4 * j + 3] * x[4 * j + 3];
+}
+
+// Q4 nibbles in value order: byte j holds value j (low nibble) and value j + 16 (high).
+void unpack_nibbles(const uint8_t* qs, int offset, int (&w)[kQK]) {
+  for (int j = 0; j < kQK / 2; ++j) {
+    w[j] = (qs[j] & 0x0F) - offset;
+    w[j + kQK / 2] = (qs[j] >> 4) - offset;
+  }
+}
+
+}  // namespace
 
 float vec_dot_q8_0_q8_0(const void* vw, const void* vx, int64_t n) {
   assert(n % kQK == 0);
   const auto* w = static_cast<const block_q8_0*>(vw);
   const auto* x = static_cast<const block_q8_0*>(vx);
-  float sum = 0;
+  Lanes acc;
   for (int64_t b = 0; b < n / kQK; ++b) {
-    int sumi = 0;
-    for (int j = 0; j < kQK; ++j) sumi += w[b].qs[j] * x[b].qs[j];
-    sum += sumi * (f16_to_f32(w[b].d) * f16_to_f32(x[b].d));
+    int wv[kQK], sums[8];
+    for (int j = 0; j < kQK; ++j) wv[j] = w[b].qs[j];
+    lane_sums(wv, x[b].qs, sums);
+    acc.fma_block(f16_to_f32(w[b].d) * f16_to_f32(x[b].d), sums);
   }
-  return sum;
+  return acc.horizontal_sum();
 }
 
 float vec_dot_q4_0_q8_0(const void* vw, const void* vx, int64_t n) {
   assert(n % kQK == 0);
   const auto* w = static_cast<const block_q4_0*>(vw);
   const auto* x = static_cast<const block_q8_0*>(vx);
-  float sum = 0;
+  Lanes acc;
   for (int64_t b = 0; b < n / kQK; ++b) {
-    int sumi = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int v0 = (w[b].qs[j] & 0x0F) - 8;  // element j
-      const int v1 = (w[b].qs[j] >> 4) - 8;    // element j + 16
-      sumi += v0 * x[b].qs[j] + v1 * x[b].qs[j + kQK / 2];
-    }
-    sum += sumi * f16_to_f32(w[b].d) * f16_to_f32(x[b].d);
+    int wv[kQK], sums[8];
+    unpack_nibbles(w[b].qs, 8, wv);  // levels 0..15 stand for −8..7
+    lane_sums(wv, x[b].qs, sums);
+    acc.fma_block(f16_to_f32(w[b].d) * f16_to_f32(x[b].d), sums);
   }
-  return sum;
+  return acc.horizontal_sum();
 }
 
 float vec_dot_q4_1_q8_1(const void* vw, const void* vx, int64_t n) {
   assert(n % kQK == 0);
   const auto* w = static_cast<const block_q4_1*>(vw);
   const auto* x = static_cast<const block_q8_1*>(vx);
-  float sum = 0;
+  Lanes acc;
+  float summs = 0;  // Σ m·s, kept apart as a plain running sum
   for (int64_t b = 0; b < n / kQK; ++b) {
-    int sumi = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int v0 = w[b].qs[j] & 0x0F;
-      const int v1 = w[b].qs[j] >> 4;
-      sumi += v0 * x[b].qs[j] + v1 * x[b].qs[j + kQK / 2];
-    }
+    int wv[kQK], sums[8];
+    unpack_nibbles(w[b].qs, 0, wv);
+    lane_sums(wv, x[b].qs, sums);
     // Σ (q·d_w + m)·(x_q·d_x) = d_w·d_x·Σ q·x_q + m·(d_x·Σ x_q), and the last factor is s.
-    sum +=
-        (f16_to_f32(w[b].d) * f16_to_f32(x[b].d)) * sumi + f16_to_f32(w[b].m) * f16_to_f32(x[b].s);
+    summs += f16_to_f32(w[b].m) * f16_to_f32(x[b].s);
+    acc.fma_block(f16_to_f32(w[b].d) * f16_to_f32(x[b].d), sums);
   }
-  return sum;
+  return acc.horizontal_sum() + summs;
 }
 
 // The K-quant dot products keep eight partial float sums, lane l collecting the positions

@@ -163,8 +163,26 @@ TEST_F(LlamaCpp, DotProductsAreBitExact) {
         std::snprintf(buf, sizeof buf, "%s%08x", r ? " " : "", bits);
         got += buf;
       }
-      EXPECT_EQ(got, golden().lines.at("dot " + name + " " + golden_case_names[c]))
+      // The 32-value types follow llama.cpp's x86 build (activation quantizer and AVX2 dot
+      // order: "xdot" lines, from golden/make_golden_x86.c); the K-quants its portable code.
+      const bool x86 = dtype_layout(qt.weight).block_size == 32;
+      EXPECT_EQ(got, golden().lines.at((x86 ? "xdot " : "dot ") + name + " " + golden_case_names[c]))
           << name << " on " << golden_case_names[c];
+    }
+  }
+}
+
+// The activation quantizers the matmuls use are llama.cpp's x86 run-time ones ("xact" lines).
+TEST_F(LlamaCpp, ActivationQuantizersMatchLlamaCppX86) {
+  for (int c = 0; c < GOLDEN_CASES; ++c) {
+    const auto x = inputs(c, 1, GOLDEN_N);
+    for (const QuantType& qt : quant_types()) {
+      if (dtype_layout(qt.weight).block_size != 32) continue;
+      std::vector<uint8_t> a(row_bytes(qt.activation, GOLDEN_N));
+      qt.quantize_activation(x.data(), a.data(), GOLDEN_N);
+      EXPECT_EQ(hex64(golden_hash(a.data(), a.size())),
+                golden().lines.at("xact " + std::string(dtype_name(qt.weight)) + " " + golden_case_names[c]))
+          << dtype_name(qt.weight) << " on " << golden_case_names[c];
     }
   }
 }

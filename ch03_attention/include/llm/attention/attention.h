@@ -38,6 +38,11 @@ struct AttentionShape {
   int n_heads = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
+  // Tokens in the forward pass this query belongs to. Only the f16 path of "plain" looks at
+  // it: llama.cpp sums its f16 products in a different order for a prompt (a matrix product,
+  // several queries) than for a single decoded token (a dot product per key), and matching
+  // its rounding means following both.
+  int batch_tokens = 1;
 };
 
 // Attends one query token (q: [n_heads][head_dim]) to the first n_keys positions held by
@@ -54,7 +59,7 @@ inline constexpr int kAttentionTile = 64;  // keys per tile in attention_tiled
 // Scratch floats any registered attention variant needs for contexts up to max_keys.
 inline size_t attention_scratch_floats(int max_keys, int head_dim) {
   return static_cast<size_t>(max_keys > kAttentionTile ? max_keys : kAttentionTile) +
-         2 * static_cast<size_t>(head_dim);
+         36 * static_cast<size_t>(head_dim) + 2;
 }
 
 // Registers "attention/plain" (reference), "attention/tiled", "rope/interleaved" and

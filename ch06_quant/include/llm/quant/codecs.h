@@ -30,6 +30,12 @@ void quantize_row_q4_0_ref(const float* x, void* y, int64_t n);
 void quantize_row_q4_1_ref(const float* x, void* y, int64_t n);
 // Q8_1 (activations): as Q8_0, plus s = d·Σq.
 void quantize_row_q8_1_ref(const float* x, void* y, int64_t n);
+// Activations as llama.cpp's x86 build quantizes them at run time (its AVX code, not its
+// reference): id = 127/amax and rounding half to even. Rarely a byte differs from the _ref
+// quantizers above (which llama-quantize uses for weights); the matmuls use these, since the
+// aim is llama.cpp's logits.
+void quantize_activation_q8_0(const float* x, void* y, int64_t n);
+void quantize_activation_q8_1(const float* x, void* y, int64_t n);
 
 void dequantize_row_q8_0(const void* x, float* y, int64_t n);
 void dequantize_row_q4_0(const void* x, float* y, int64_t n);
