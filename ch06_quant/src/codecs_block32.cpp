@@ -13,73 +13,74 @@
 
 namespace llm {
 
-void quantize_row_q8_0_ref(const float* x, void* vy, int64_t n) {
-  assert(n % kQK == 0);
-  auto* y = static_cast<block_q8_0*>(vy);
-  for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127;
-    // Multiplying by a reciprocal (not dividing by d) is ggml's choice; the two differ in the
-    // last bit often enough to move a value across a rounding boundary.
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[b].d = f32_to_f16(d);
-    // roundf: halfway cases away from zero (not to even).
-    for (int j = 0; j < kQK; ++j) y[b].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
-  }
-}
-
-void quantize_row_q8_1_ref(const float* x, void* vy, int64_t n) {
-  assert(n % kQK == 0);
-  auto* y = static_cast<block_q8_1*>(vy);
-  for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[b].d = f32_to_f16(d);
-    int sum = 0;
-    for (int j = 0; j < kQK; ++j) {
-      y[b].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
-      sum += y[b].qs[j];
-    }
-    // s uses the unrounded f32 d, not the fp16 one stored beside it (as ggml does).
-    y[b].s = f32_to_f16(static_cast<float>(sum) * d);
-  }
-}
-
-// The activation quantizers llama.cpp runs on x86: the scale is the same amax/127, but values
-// are multiplied by 127/amax (not by 1/d) and rounded half to even (the SIMD round
-// instruction), where the reference quantizers multiply by 1/d and round half away from zero.
+// Q8_0 and Q8_1 blocks come from one procedure in two flavours, both as ggml writes them:
+//   Reference (quantize_row_*_ref, what llama-quantize writes): multiply by 1/d — not divide by
+//     d; the two differ in the last bit often enough to move a value across a rounding
+//     boundary — and round half away from zero (roundf);
+//   X86 (what llama.cpp's x86 build runs on activations, its AVX code): multiply by 127/amax
+//     and round half to even (the SIMD round instruction).
+// Rarely a byte differs between the two; the matmuls use X86, since the aim is llama.cpp's
+// logits. Both store d = amax/127, and Q8_1's s = d·Σq uses the unrounded f32 d, not the fp16
+// one stored beside it.
 namespace {
-template <bool kWithSum>
-void quantize_activation_row(const float* x, int8_t* qs, uint16_t& d16, uint16_t* s16) {
+enum class Q8Flavour { Reference, X86 };
+
+struct Q8Block {
+  float d;
+  int sum;  // Σq
+};
+
+template <Q8Flavour kFlavour>
+Q8Block quantize_q8_block(const float* x, int8_t* qs, uint16_t& d16) {
   float amax = 0.0f;
   for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
   const float d = amax / 127.f;
-  const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+  float id;
+  if constexpr (kFlavour == Q8Flavour::Reference) {
+    id = d != 0.0f ? 1.0f / d : 0.0f;
+  } else {
+    id = amax != 0.0f ? 127.f / amax : 0.0f;
+  }
   d16 = f32_to_f16(d);
   int sum = 0;
   for (int j = 0; j < kQK; ++j) {
-    qs[j] = static_cast<int8_t>(std::nearbyint(x[j] * id));  // default mode: ties to even
+    const float v = x[j] * id;
+    qs[j] = static_cast<int8_t>(kFlavour == Q8Flavour::Reference ? std::round(v)        // ties away
+                                                                 : std::nearbyint(v));  // ties even
     sum += qs[j];
   }
-  if constexpr (kWithSum) *s16 = f32_to_f16(d * static_cast<float>(sum));
+  return {d, sum};
+}
+
+template <Q8Flavour kFlavour>
+void quantize_row_q8_0(const float* x, void* vy, int64_t n) {
+  assert(n % kQK == 0);
+  auto* y = static_cast<block_q8_0*>(vy);
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK) quantize_q8_block<kFlavour>(x, y[b].qs, y[b].d);
+}
+
+template <Q8Flavour kFlavour>
+void quantize_row_q8_1(const float* x, void* vy, int64_t n) {
+  assert(n % kQK == 0);
+  auto* y = static_cast<block_q8_1*>(vy);
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
+    const Q8Block q = quantize_q8_block<kFlavour>(x, y[b].qs, y[b].d);
+    y[b].s = f32_to_f16(static_cast<float>(q.sum) * q.d);
+  }
 }
 }  // namespace
 
-void quantize_activation_q8_0(const float* x, void* vy, int64_t n) {
-  assert(n % kQK == 0);
-  auto* y = static_cast<block_q8_0*>(vy);
-  for (int64_t b = 0; b < n / kQK; ++b, x += kQK)
-    quantize_activation_row<false>(x, y[b].qs, y[b].d, nullptr);
+void quantize_row_q8_0_ref(const float* x, void* y, int64_t n) {
+  quantize_row_q8_0<Q8Flavour::Reference>(x, y, n);
 }
-
-void quantize_activation_q8_1(const float* x, void* vy, int64_t n) {
-  assert(n % kQK == 0);
-  auto* y = static_cast<block_q8_1*>(vy);
-  for (int64_t b = 0; b < n / kQK; ++b, x += kQK)
-    quantize_activation_row<true>(x, y[b].qs, y[b].d, &y[b].s);
+void quantize_row_q8_1_ref(const float* x, void* y, int64_t n) {
+  quantize_row_q8_1<Q8Flavour::Reference>(x, y, n);
+}
+void quantize_activation_q8_0(const float* x, void* y, int64_t n) {
+  quantize_row_q8_0<Q8Flavour::X86>(x, y, n);
+}
+void quantize_activation_q8_1(const float* x, void* y, int64_t n) {
+  quantize_row_q8_1<Q8Flavour::X86>(x, y, n);
 }
 
 void quantize_row_q4_0_ref(const float* x, void* vy, int64_t n) {
