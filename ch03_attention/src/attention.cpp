@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <new>
 
+#include "llm/attention/exp_approx.h"
 #include "llm/config/error.h"
 
 namespace llm {
@@ -144,13 +145,16 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
         scores[t] = dot(qh, row, hd) * scale;
       }
     }
-    // 2. stable softmax: subtract the max before exponentiating; the sum is kept in double
-    //    and its reciprocal applied, as ggml's soft_max does.
+    // 2. stable softmax, as ggml's soft_max computes it on x86: subtract the max, exponentiate
+    //    eight keys at a time (exp_approx is one SIMD lane), add each group of eight as a
+    //    horizontal sum in float into a double total, then multiply by the reciprocal.
     const float mx = *std::max_element(scores, scores + n_keys);
     double sum = 0.0;
-    for (int t = 0; t < n_keys; ++t) {
-      scores[t] = std::exp(scores[t] - mx);
-      sum += scores[t];
+    for (int t0 = 0; t0 < n_keys; t0 += 8) {
+      float e[8] = {};  // keys past n_keys are masked in llama.cpp: they weigh exactly 0
+      for (int j = 0; j < 8 && t0 + j < n_keys; ++j)
+        e[j] = scores[t0 + j] = exp_approx(scores[t0 + j] - mx);
+      sum += ((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7]));
     }
     const float inv_sum = static_cast<float>(1.0 / sum);
     // 3. weighted sum of values (weights rounded to f16 with f16 storage, as ggml does)

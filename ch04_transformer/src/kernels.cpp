@@ -1,5 +1,7 @@
 #include "llm/transformer/kernels.h"
 
+#include "llm/attention/exp_approx.h"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -46,7 +48,11 @@ void rmsnorm_ref(float* out, const float* x, const float* weight, int n, float e
 }
 
 void silu_mul_ref(float* gate, const float* up, int n) {
-  for (int i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  // ggml's swiglu on x86 takes eight values at a time through its polynomial exp and the last
+  // n % 8 through expf(); following that split keeps every value bit-equal to llama.cpp's.
+  const int body = n - n % 8;
+  for (int i = 0; i < body; ++i) gate[i] = silu_approx(gate[i]) * up[i];
+  for (int i = body; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void add_ref(float* acc, const float* x, int n) {

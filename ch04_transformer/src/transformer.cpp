@@ -151,7 +151,8 @@ void Transformer::ffn_layer(int l, int n) {
                      c.norm_eps);
   kernels_.matmul_for(w.w_gate.dtype())(w.w_gate, xb_.data(), n, gate_.data());
   kernels_.matmul_for(w.w_up.dtype())(w.w_up, xb_.data(), n, up_.data());
-  kernels_.silu_mul(gate_.data(), up_.data(), n * c.hidden_dim);
+  for (int i = 0; i < n; ++i)
+    kernels_.silu_mul(&gate_[sz(i, c.hidden_dim)], &up_[sz(i, c.hidden_dim)], c.hidden_dim);
   kernels_.matmul_for(w.w_down.dtype())(w.w_down, gate_.data(), n, proj_.data());
   comm_.all_reduce_sum(proj_.data(), sz(n, c.dim));
   for (int i = 0; i < n; ++i) kernels_.add(&x_[sz(i, c.dim)], &proj_[sz(i, c.dim)], c.dim);

@@ -15,7 +15,7 @@ constexpr std::array<QuantType, 5> kQuantTypes{{
     {DType::Q8_0, DType::Q8_0, &quantize_row_q8_0_ref, &dequantize_row_q8_0,
      &quantize_activation_q8_0, &vec_dot_q8_0_q8_0, &matmul_q8_0_ref},
     {DType::Q4_0, DType::Q8_0, &quantize_row_q4_0_ref, &dequantize_row_q4_0,
-     &quantize_activation_q8_0, &vec_dot_q4_0_q8_0, &matmul_q4_0_ref},
+     &quantize_activation_q8_0, &vec_dot_q4_0_q8_0, &matmul_q4_0_ref, &vec_dot_q4_0_q8_0_serial},
     {DType::Q4_1, DType::Q8_1, &quantize_row_q4_1_ref, &dequantize_row_q4_1,
      &quantize_activation_q8_1, &vec_dot_q4_1_q8_1, &matmul_q4_1_ref},
     {DType::Q4_K, DType::Q8_K, &quantize_row_q4_K_ref, &dequantize_row_q4_K, &quantize_row_q8_K_ref,
@@ -59,11 +59,14 @@ void matmul_quantized_ref(const QuantType& t, const Tensor& w, const float* x, i
   if (xq.size() < xq_row * static_cast<size_t>(n)) xq.resize(xq_row * static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) t.quantize_activation(x + i * k, xq.data() + i * xq_row, k);
 
+  // llama.cpp (x86) repacks a matrix of 8k rows of some types into interleaved 8-row blocks,
+  // and its kernels for those sum in their own order.
+  const VecDotFn dot = t.vec_dot_repacked && rows % 8 == 0 ? t.vec_dot_repacked : t.vec_dot;
   // Weight row outer: a row is read from memory once and meets all n activation rows while it
   // is in cache — decoding (n = 1) is bound by the bytes of the weights, nothing else.
   for (int64_t r = 0; r < rows; ++r) {
     const std::byte* wr = w.row(r);
-    for (int i = 0; i < n; ++i) y[i * rows + r] = t.vec_dot(wr, xq.data() + i * xq_row, k);
+    for (int i = 0; i < n; ++i) y[i * rows + r] = dot(wr, xq.data() + i * xq_row, k);
   }
 }
 

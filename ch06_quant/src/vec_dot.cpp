@@ -9,7 +9,11 @@
 //   - each block adds d_w·d_x · lane_j to lane j with ONE rounding (a fused multiply-add);
 //   - at the end the lanes are summed as hsum_float_8 does: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
 // (ggml's portable _generic code keeps one running sum instead; it is what ARM-less, AVX-less
-// builds run, and it rounds differently.) The K-quants keep ggml's portable order below.
+// builds run, and it rounds differently.) Q4_0 has a second x86 order: llama.cpp repacks Q4_0
+// matrices whose row count is a multiple of 8 into interleaved blocks of 8 rows (ggml-cpu's
+// repack.cpp, q4_0_8x8) and their kernels keep ONE float per row, adding each block's whole
+// integer sum times d_w·d_x with a fused multiply-add: vec_dot_q4_0_q8_0_serial. The K-quants
+// keep ggml's portable order below.
 #include <cassert>
 #include <cmath>
 
@@ -76,6 +80,22 @@ float vec_dot_q4_0_q8_0(const void* vw, const void* vx, int64_t n) {
     acc.fma_block(f16_to_f32(w[b].d) * f16_to_f32(x[b].d), sums);
   }
   return acc.horizontal_sum();
+}
+
+float vec_dot_q4_0_q8_0_serial(const void* vw, const void* vx, int64_t n) {
+  assert(n % kQK == 0);
+  const auto* w = static_cast<const block_q4_0*>(vw);
+  const auto* x = static_cast<const block_q8_0*>(vx);
+  float acc = 0.0f;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int wv[kQK], sums[8];
+    unpack_nibbles(w[b].qs, 8, wv);
+    lane_sums(wv, x[b].qs, sums);
+    int block_sum = 0;  // exact: at most 32·8·128 in magnitude
+    for (int s : sums) block_sum += s;
+    acc = std::fma(static_cast<float>(block_sum), f16_to_f32(w[b].d) * f16_to_f32(x[b].d), acc);
+  }
+  return acc;
 }
 
 float vec_dot_q4_1_q8_1(const void* vw, const void* vx, int64_t n) {

@@ -103,12 +103,14 @@ DType choose_tensor_type(const std::string& name, const Tensor& t, DType target,
     say("rows of " + std::to_string(nx) + " do not fill " + std::string(dtype_name(first)) +
         " blocks: fallback " + std::string(dtype_name(want)));
   }
-  if (dtype_layout(t.dtype()).quantized && want != t.dtype() &&
-      bits_per_weight(want) > bits_per_weight(t.dtype())) {
-    say("kept " + std::string(dtype_name(t.dtype())) + " (requantizing to " +
-        std::string(dtype_name(want)) + " would not restore precision)");
-    return t.dtype();
-  }
+  // A quantized source is requantized (decoded to f32, then quantized again) as llama-quantize
+  // --allow-requantize does, so both tools write the same bytes. More bits cannot restore what
+  // the source rounded away: say so.
+  if (dtype_layout(t.dtype()).quantized && want != t.dtype())
+    say("requantized from " + std::string(dtype_name(t.dtype())) +
+        (bits_per_weight(want) > bits_per_weight(t.dtype()) ? " (more bits cannot restore "
+                                                              "the source's precision)"
+                                                            : ""));
   return want;
 }
 

@@ -58,11 +58,14 @@ TEST(QuantizePolicy, FollowsLlamaQuantize) {
     EXPECT_EQ(choose("token_embd.weight", wide, target, false), target);
     EXPECT_EQ(choose("token_embd.weight", wide, target, true), head);
   }
-  // Quantized sources: requantized to fewer bits, kept when the target has more.
+  // Quantized sources: requantized to whatever the target asks (as llama-quantize
+  // --allow-requantize), with a note; copied when the type already matches.
   const Tensor q41 = quantize_tensor(mat, DType::Q4_1), q80 = quantize_tensor(mat, DType::Q8_0);
   std::string note;
-  EXPECT_EQ(choose_tensor_type("blk.0.attn_q.weight", q41, DType::Q8_0, false, &note), DType::Q4_1);
-  EXPECT_NE(note.find("kept q4_1"), std::string::npos) << note;
+  EXPECT_EQ(choose_tensor_type("blk.0.attn_q.weight", q41, DType::Q8_0, false, &note), DType::Q8_0);
+  EXPECT_NE(note.find("requantized from q4_1"), std::string::npos) << note;
+  EXPECT_EQ(choose_tensor_type("blk.0.attn_q.weight", q41, DType::Q4_1, false, &note), DType::Q4_1);
+  EXPECT_EQ(note, "");
   EXPECT_EQ(choose("blk.0.attn_q.weight", q41, DType::Q4_0), DType::Q4_0);
   EXPECT_EQ(choose("blk.0.attn_q.weight", q80, DType::Q4_1), DType::Q4_1);
   EXPECT_EQ(choose("token_embd.weight", q80, DType::Q4_0, true), DType::Q8_0);

@@ -27,7 +27,7 @@ namespace llm {
 using MatmulFn = void (*)(const Tensor& w, const float* x, int n, float* y);
 // out[i] = x[i] / sqrt(mean(x²) + eps) · weight[i]   ("rmsnorm")
 using RmsNormFn = void (*)(float* out, const float* x, const float* weight, int n, float eps);
-// gate[i] = silu(gate[i]) · up[i]                      ("silu_mul")
+// gate[i] = silu(gate[i]) · up[i], one row at a time   ("silu_mul")
 using SiluMulFn = void (*)(float* gate, const float* up, int n);
 // acc[i] += x[i]                                       ("add")
 using AddFn = void (*)(float* acc, const float* x, int n);

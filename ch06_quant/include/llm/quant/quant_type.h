@@ -25,6 +25,9 @@ struct QuantType {
   FromF32Fn quantize_activation;  // reference quantizer of the activation type
   VecDotFn vec_dot;               // weight row · activation row
   MatmulFn matmul;                // the reference matmul ("matmul/<weight>/ref")
+  // The dot product llama.cpp's x86 build uses for matrices it repacks (rows a multiple of 8)
+  // when that order differs from vec_dot's; null when it does not repack this type.
+  VecDotFn vec_dot_repacked = nullptr;
 };
 
 // The quantized weight types, in the order their kernels are registered.
@@ -33,7 +36,8 @@ std::span<const QuantType> quant_types();
 const QuantType* find_quant_type(DType weight);
 
 // y[n][w.rows()] = x[n][w.cols()]·wᵀ for quantized w: quantizes each of the n activation rows
-// once, then takes vec_dot of every weight row with every activation row. Allocates nothing
+// once, then takes vec_dot (vec_dot_repacked for a matrix llama.cpp would repack) of every
+// weight row with every activation row. Allocates nothing
 // once its thread's activation buffer has grown to the largest n·cols seen. Throws llm::Error
 // if w is not of type t.weight or w.cols() is not a multiple of the block size.
 void matmul_quantized_ref(const QuantType& t, const Tensor& w, const float* x, int n, float* y);

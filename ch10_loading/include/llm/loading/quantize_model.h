@@ -6,8 +6,9 @@
 // target), falling back to q8_0 when its rows are not a multiple of 256; every other matrix gets
 // the target. Where llama.cpp would stop ("Unsupported tensor size": rows not a multiple of the
 // 32-value block), this falls back to f16, like llama.cpp's own last-resort fallback. A
-// quantized source is requantized only to a type with more bits per weight than it has; a
-// tensor that would gain bits is copied as it is, since requantizing cannot restore precision.
+// quantized tensor whose type is already the one chosen is copied; any other is requantized
+// (decoded to f32, quantized again), as `llama-quantize --allow-requantize` does, so the two
+// tools write the same blocks (tests/ch10_loading/requantize_test.cpp checks every tensor).
 // Hugging Face sources rotate half-split RoPE pairs; GGUF `llama` rotates adjacent ones, so the
 // rows of attn_q and attn_k are permuted on the way, as llama.cpp's converter does.
 #pragma once
