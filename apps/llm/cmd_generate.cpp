@@ -120,6 +120,7 @@ int run_generate(Args& args) {
     for (size_t i = 0; i < res.ids.size(); ++i) std::printf("%s%d", i ? " " : "", res.ids[i]);
   }
   std::printf("\n");
+  std::fflush(stdout);  // the text before the statistics when both go to one terminal
   std::fprintf(stderr,
                "prompt: %d tokens, %.1f tok/s | generation: %zu tokens, %.1f tok/s | stop: %s\n",
                res.n_prompt, res.prompt_tok_s(), res.ids.size(), res.gen_tok_s(),
