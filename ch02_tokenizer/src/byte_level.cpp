@@ -48,19 +48,7 @@ void ByteLevelTokenizer::encode_word(std::string_view word, std::vector<int32_t>
     if (syms[i].id >= 0) out.push_back(syms[i].id);
 }
 
-std::string ByteLevelTokenizer::token_bytes(int32_t id) const {
-  check_id(id);
-  const std::string& p = vocab_.pieces[static_cast<size_t>(id)];
-  switch (vocab_.type(id)) {
-    case TokenType::Control:
-      return "";
-    case TokenType::Unknown:
-      return "\xEF\xBF\xBD";
-    case TokenType::UserDefined:
-      return p;  // added tokens are stored as plain text
-    default:
-      break;
-  }
+std::string ByteLevelTokenizer::piece_bytes(const std::string& p, TokenType) const {
   // Map each character back to its byte; a character outside the byte alphabet stands for
   // itself (some vocabularies hold a few such tokens).
   std::string out;

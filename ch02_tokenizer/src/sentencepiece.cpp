@@ -181,22 +181,10 @@ void SentencePieceTokenizer::encode_word(std::string_view s, std::vector<int32_t
   }
 }
 
-std::string SentencePieceTokenizer::token_bytes(int32_t id) const {
-  check_id(id);
-  const std::string& p = vocab_.pieces[static_cast<size_t>(id)];
-  switch (vocab_.type(id)) {
-    case TokenType::Control:
-      return "";
-    case TokenType::Unknown:
-      return "\xEF\xBF\xBD";
-    case TokenType::UserDefined:
-      return p;
-    case TokenType::Byte: {
-      const int b = parse_byte_piece(p);
-      return b < 0 ? p : std::string(1, static_cast<char>(b));
-    }
-    default:
-      break;
+std::string SentencePieceTokenizer::piece_bytes(const std::string& p, TokenType type) const {
+  if (type == TokenType::Byte) {  // <0x0A>
+    const int b = parse_byte_piece(p);
+    return b < 0 ? p : std::string(1, static_cast<char>(b));
   }
   std::string out;
   out.reserve(p.size());

@@ -71,6 +71,21 @@ std::string StreamDecoder::flush() {
 
 BpeTokenizer::BpeTokenizer(Vocab vocab) : vocab_(std::move(vocab)), specials_(vocab_) {}
 
+std::string BpeTokenizer::token_bytes(int32_t id) const {
+  check_id(id);
+  const std::string& p = vocab_.pieces[static_cast<size_t>(id)];
+  switch (vocab_.type(id)) {
+    case TokenType::Control:
+      return "";
+    case TokenType::Unknown:
+      return "\xEF\xBF\xBD";
+    case TokenType::UserDefined:
+      return p;  // added tokens are stored as plain text
+    default:
+      return piece_bytes(p, vocab_.type(id));
+  }
+}
+
 std::string BpeTokenizer::piece(int32_t id) const {
   check_id(id);
   return vocab_.pieces[static_cast<size_t>(id)];

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "llm/testing/testing.h"
+#include "llm/testing/tiny_llama.h"
 #include "llm/transformer/transformer.h"
 
 using namespace llm;
@@ -22,26 +23,8 @@ Model tiny_model(uint64_t seed, RopeLayout layout = RopeLayout::Interleaved) {
   c.vocab_size = 67;
   c.max_seq_len = 64;
   c.rope_layout = layout;
-  TensorMap m;
-  auto add = [&](const std::string& name, Shape s, float scale) {
-    m[name] = Tensor::from_f32(
-        t::random_floats(static_cast<size_t>(s.numel()), seed++, -scale, scale), s);
-  };
-  add("token_embd.weight", {c.vocab_size, c.dim}, 1.0f);
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add(p + "attn_norm.weight", {c.dim}, 1.0f);
-    add(p + "attn_q.weight", {c.q_dim(), c.dim}, 0.3f);
-    add(p + "attn_k.weight", {c.kv_dim(), c.dim}, 0.3f);
-    add(p + "attn_v.weight", {c.kv_dim(), c.dim}, 0.3f);
-    add(p + "attn_output.weight", {c.dim, c.q_dim()}, 0.3f);
-    add(p + "ffn_norm.weight", {c.dim}, 1.0f);
-    add(p + "ffn_gate.weight", {c.hidden_dim, c.dim}, 0.3f);
-    add(p + "ffn_up.weight", {c.hidden_dim, c.dim}, 0.3f);
-    add(p + "ffn_down.weight", {c.dim, c.hidden_dim}, 0.3f);
-  }
-  add("output_norm.weight", {c.dim}, 1.0f);
-  return Model::from_tensors(c, m, "tiny");
+  c.tied_embeddings = true;
+  return Model::from_tensors(c, t::random_llama_weights(c, seed, {1.0f, 0.3f}), "tiny");
 }
 
 Kernels kernels(const std::map<std::string, std::string>& overrides = {}) {

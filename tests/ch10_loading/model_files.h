@@ -20,6 +20,7 @@
 #include "llm/loading/safetensors.h"
 #include "llm/quant/quant.h"
 #include "llm/testing/testing.h"
+#include "llm/testing/tiny_llama.h"
 #include "llm/transformer/model.h"
 
 namespace llm::test10 {
@@ -45,28 +46,7 @@ inline ModelConfig tiny_config(bool tied = false) {
 
 // Random f32 weights under llama.cpp names (no output.weight when tied).
 inline TensorMap random_weights(const ModelConfig& c, uint64_t seed) {
-  TensorMap t;
-  auto add = [&](const std::string& name, Shape s) {
-    const auto v = testing::random_floats(static_cast<size_t>(s.numel()), seed++, -0.5f, 0.5f);
-    t[name] = Tensor::from_f32(v, s);
-  };
-  const int64_t d = c.dim, h = c.hidden_dim, q = c.q_dim(), kv = c.kv_dim();
-  add("token_embd.weight", {c.vocab_size, d});
-  for (int l = 0; l < c.n_layers; ++l) {
-    const std::string p = "blk." + std::to_string(l) + ".";
-    add(p + "attn_norm.weight", {d});
-    add(p + "attn_q.weight", {q, d});
-    add(p + "attn_k.weight", {kv, d});
-    add(p + "attn_v.weight", {kv, d});
-    add(p + "attn_output.weight", {d, q});
-    add(p + "ffn_norm.weight", {d});
-    add(p + "ffn_gate.weight", {h, d});
-    add(p + "ffn_up.weight", {h, d});
-    add(p + "ffn_down.weight", {d, h});
-  }
-  add("output_norm.weight", {d});
-  if (!c.tied_embeddings) add("output.weight", {c.vocab_size, d});
-  return t;
+  return testing::random_llama_weights(c, seed);
 }
 
 // llama.cpp name -> Hugging Face name.

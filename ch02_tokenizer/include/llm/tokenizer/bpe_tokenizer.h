@@ -19,6 +19,9 @@ class BpeTokenizer : public Tokenizer {
   BpeTokenizer& operator=(const BpeTokenizer&) = delete;
 
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& opt = {}) const final;
+  // Control tokens decode to nothing, unknown ones to U+FFFD, user-defined (added) ones to their
+  // text; every other token to what its family's piece_bytes() makes of its piece.
+  std::string token_bytes(int32_t id) const final;
   std::string piece(int32_t id) const override;
   int32_t vocab_size() const override { return vocab_.size(); }
   int32_t bos_id() const override { return vocab_.bos; }
@@ -37,6 +40,8 @@ class BpeTokenizer : public Tokenizer {
   // text and right after a special token (SentencePiece puts its prefix space there).
   virtual void encode_raw(std::string_view text, bool after_special,
                           std::vector<int32_t>& out) const = 0;
+  // The bytes a normal (or byte) token's piece stands for.
+  virtual std::string piece_bytes(const std::string& piece, TokenType type) const = 0;
 
   Vocab vocab_;
   SpecialTokenSplitter specials_;

@@ -19,13 +19,13 @@ class ByteLevelTokenizer : public BpeTokenizer {
   // ByteLevel option; GGUF vocabularies never do).
   ByteLevelTokenizer(Vocab vocab, MergeTable merges, PreTokenizer pre,
                      bool add_prefix_space = false);
-  std::string token_bytes(int32_t id) const override;
   std::string describe() const override;
   const MergeTable& merges() const { return merges_; }
 
  protected:
   void encode_raw(std::string_view text, bool after_special,
                   std::vector<int32_t>& out) const override;
+  std::string piece_bytes(const std::string& p, TokenType type) const override;
 
  private:
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;

@@ -23,12 +23,12 @@ class SentencePieceTokenizer : public BpeTokenizer {
   // `merges`: rank-based merging (tokenizer.json); nullopt: by vocab.scores.
   SentencePieceTokenizer(Vocab vocab, bool add_space_prefix,
                          std::optional<MergeTable> merges = std::nullopt);
-  std::string token_bytes(int32_t id) const override;
   std::string describe() const override;
 
  protected:
   void encode_raw(std::string_view text, bool after_special,
                   std::vector<int32_t>& out) const override;
+  std::string piece_bytes(const std::string& p, TokenType type) const override;
   bool strips_prefix_space() const override { return add_space_prefix_; }
 
  private:

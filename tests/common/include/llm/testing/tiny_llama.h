@@ -1,0 +1,22 @@
+// Random Llama weights under llama.cpp's tensor names, for tests that need a model small enough
+// to check exhaustively (chapter 4's forward pass, chapter 10's file formats). Seeded: the same
+// config and seed give the same tensors.
+#pragma once
+
+#include <cstdint>
+
+#include "llm/config/model_config.h"
+#include "llm/transformer/model.h"
+
+namespace llm::testing {
+
+struct WeightScales {
+  float vectors = 0.5f;   // token_embd (and output) rows, norms: uniform in [-s, s)
+  float matrices = 0.5f;  // the projection matrices
+};
+
+// Every tensor the forward pass reads, f32, uniform random; no output.weight when
+// c.tied_embeddings. Tensor i (in the order llama.cpp files list them) uses seed + i.
+TensorMap random_llama_weights(const ModelConfig& c, uint64_t seed, WeightScales scales = {});
+
+}  // namespace llm::testing
