@@ -53,6 +53,7 @@ std::optional<DType> dtype_from_id(uint32_t id) {
 std::optional<DType> dtype_from_name(std::string_view name) {
   for (const Entry& e : kLayouts)
     if (e.layout.name == name) return e.type;
+  if (kQ8K.layout.name == name) return kQ8K.type;
   return std::nullopt;
 }
 

@@ -21,6 +21,13 @@ TEST(DType, LayoutsMatchGgml) {
   EXPECT_THROW(row_bytes(DType::Q4_0, 172), Error);  // stories260K's hidden size
   EXPECT_FALSE(dtype_from_id(20).has_value());       // IQ types are refused
   EXPECT_EQ(dtype_from_id(30), DType::BF16);
+  // Names and ids lead to the same type, for every type there is (Q8_K included).
+  for (uint32_t id = 0; id < kMaxDTypeId; ++id)
+    if (const auto t = dtype_from_id(id)) {
+      EXPECT_EQ(dtype_from_name(dtype_name(*t)), t) << id;
+    }
+  EXPECT_EQ(dtype_from_name("q8_k"), DType::Q8_K);
+  EXPECT_FALSE(dtype_from_name("q5_0").has_value());
 }
 
 TEST(DType, F16RoundTripsEveryHalf) {
