@@ -1,10 +1,10 @@
 #include "llm/transformer/kernels.h"
 
-#include "llm/attention/exp_approx.h"
-
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include "llm/attention/exp_approx.h"
 
 namespace llm {
 
