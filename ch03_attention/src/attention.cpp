@@ -151,7 +151,9 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
     const float mx = *std::max_element(scores, scores + n_keys);
     double sum = 0.0;
     for (int t0 = 0; t0 < n_keys; t0 += 8) {
-      float e[8] = {};  // keys past n_keys are masked in llama.cpp: they weigh exactly 0
+      // llama.cpp pads its rows of keys to a multiple of 256 and masks the padding (exp = 0),
+      // so its softmax never reaches the expf() tail: every key goes through exp_approx.
+      float e[8] = {};
       for (int j = 0; j < 8 && t0 + j < n_keys; ++j)
         e[j] = scores[t0 + j] = exp_approx(scores[t0 + j] - mx);
       sum += ((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7]));

@@ -1,6 +1,7 @@
 // exp_approx against the values llama.cpp's ggml_v_expf (AVX2) returns, bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -12,8 +13,9 @@ using llm::exp_approx;
 namespace {
 
 // {input bits, output bits} from ggml_v_expf in llama.cpp 0c1e570 (ggml-cpu/vec.h), compiled
-// with -mavx2 -mfma: ordinary arguments, values near the edges of the float range (the
-// two-step scaling path, subnormal results, saturation) and infinities.
+// with -mavx2 -mfma, printed by golden/make_ggml_exp_golden.cpp: ordinary arguments, values near
+// the edges of the float range (the two-step scaling path, subnormal results, saturation) and
+// infinities.
 constexpr uint32_t kGgml[][2] = {
     {0x00000000u, 0x3f800000u},  // exp(0) = 1 (expf 1)
     {0x80000000u, 0x3f800000u},  // exp(-0) = 1 (expf 1)

@@ -23,8 +23,10 @@ Model tiny_model(uint64_t seed, RopeLayout layout = RopeLayout::Interleaved) {
   c.vocab_size = 67;
   c.max_seq_len = 64;
   c.rope_layout = layout;
-  c.tied_embeddings = true;
-  return Model::from_tensors(c, t::random_llama_weights(c, seed, {1.0f, 0.3f}), "tiny");
+  ModelConfig without_output = c;  // no output.weight: from_tensors must infer tied embeddings
+  without_output.tied_embeddings = true;
+  return Model::from_tensors(c, t::random_llama_weights(without_output, seed, {1.0f, 0.3f}),
+                             "tiny");
 }
 
 Kernels kernels(const std::map<std::string, std::string>& overrides = {}) {

@@ -2,7 +2,9 @@
 // registered variant of every op against its reference (the op-conformance pattern).
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "llm/testing/testing.h"
@@ -85,6 +87,30 @@ TEST(Kernels, RmsNormSiluMulAddSoftmax) {
 
 // The op-conformance suite: each registered variant of an op against the op's reference on
 // random data. Later chapters' variants land in the same registry and are checked here too.
+// SwiGLU bit for bit against llama.cpp's ggml_vec_swiglu_f32 (x86 AVX2) on a row of 13: the
+// first 8 values take its vector path (polynomial exp), the last 5 its scalar tail (expf). Each
+// input is one where the two ways round differently, so swapping them anywhere fails here.
+// Values from tests/ch03_attention/golden/make_ggml_exp_golden.cpp.
+TEST(Kernels, SiluMulEqualsLlamaCppBitForBit) {
+  constexpr uint32_t kX[13] = {0xc0ff8fc5u, 0xc0ff1f8au, 0xc0fdced9u, 0xc0fd5e9eu, 0xc0fcee63u,
+                               0xc0fc0dedu, 0xc0fa4d01u, 0xc0f9dcc6u, 0xc0f96c8bu, 0xc0f8fc50u,
+                               0xc0f88c15u, 0xc0f81bdau, 0xc0f7ab9fu};
+  constexpr uint32_t kUp[13] = {0x3f000000u, 0x3f200000u, 0x3f400000u, 0x3f600000u, 0x3f800000u,
+                                0x3f900000u, 0x3fa00000u, 0x3fb00000u, 0x3fc00000u, 0x3fd00000u,
+                                0x3fe00000u, 0x3ff00000u, 0x40000000u};
+  constexpr uint32_t kOut[13] = {0xbab1f075u, 0xbae11abdu, 0xbb0c007au, 0xbb254d41u, 0xbb3f309fu,
+                                 0xbb5c4b85u, 0xbb8060beu, 0xbb8ee97fu, 0xbb9dc6c8u, 0xbbacfa0du,
+                                 0xbbbc84c9u, 0xbbcc687du, 0xbbdca6b1u};
+  float gate[13], up[13];
+  for (int i = 0; i < 13; ++i) {
+    gate[i] = std::bit_cast<float>(kX[i]);
+    up[i] = std::bit_cast<float>(kUp[i]);
+  }
+  silu_mul_ref(gate, up, 13);
+  for (int i = 0; i < 13; ++i)
+    EXPECT_EQ(std::bit_cast<uint32_t>(gate[i]), kOut[i]) << "value " << i;
+}
+
 TEST(Kernels, EveryRegisteredVariantMatchesItsReference) {
   Registry r;
   register_transformer(r);

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -48,7 +49,7 @@ constexpr double kLogitTolerance = 1e-5;
 // differences then move some f16 roundings of keys, values and attention weights: measured up
 // to 2.5e-3 on logits of magnitude 10-20, with every greedy id equal.
 constexpr double kF32Tolerance = 3e-3;
-constexpr double kTieTolerance = 1e-3;
+constexpr double kTieTolerance = 1e-3;  // where logits are exact; 2 × kF32Tolerance otherwise
 
 struct Param {
   const char* golden;  // tests/golden/<golden>.llamacpp.json: "smollm2-q4_1" (the shipped file),
@@ -77,6 +78,8 @@ TEST_P(LlamaCppFidelity, GreedyIdsAndLogitsMatch) {
   if (!t::file_exists(source)) GTEST_SKIP() << t::skip_reason(source);
   const std::string quant = stories ? "f32" : golden_name.substr(golden_name.find('-') + 1);
   const double tolerance = stories ? kF32Tolerance : kLogitTolerance;
+  // A flip is a near-tie when the two candidates are closer than the logits may drift apart.
+  const double tie_tolerance = stories ? 2 * kF32Tolerance : kTieTolerance;
   const json golden = json::parse(
       t::read_file(t::source_dir() + "/tests/golden/" + golden_name + ".llamacpp.json"));
   const json* found = nullptr;
@@ -127,9 +130,9 @@ TEST_P(LlamaCppFidelity, GreedyIdsAndLogitsMatch) {
     if (ours != ref) {
       const double gap = logits[static_cast<size_t>(ours)] - logits[static_cast<size_t>(ref)];
       const double margin = margins[static_cast<size_t>(s)];
-      EXPECT_LE(margin, kTieTolerance) << "step " << s << ": llama.cpp chose " << ref
+      EXPECT_LE(margin, tie_tolerance) << "step " << s << ": llama.cpp chose " << ref
                                        << " by a margin of " << margin << ", we chose " << ours;
-      EXPECT_LE(gap, kTieTolerance)
+      EXPECT_LE(gap, tie_tolerance)
           << "step " << s << ": we prefer " << ours << " over " << ref << " by " << gap;
       std::printf("near-tie at step %d: llama.cpp %d (margin %.2g), ours %d (gap %.2g)\n", s, ref,
                   margin, ours, gap);

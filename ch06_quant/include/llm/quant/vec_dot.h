@@ -5,8 +5,9 @@
 // K-quants) and then, block by block, sums integer products exactly and scales the integer sum
 // by d_w·d_x once per block. Integer multiply-adds are what SIMD units do fastest (chapter 8's
 // AVX2/VNNI kernels plug in under the same names), and computing the same integers with the same
-// float operations as llama.cpp's x86 build (vec_dot.cpp says which) gives the same logits,
-// hence the same greedy tokens.
+// float operations as llama.cpp's x86 build gives the same logits, hence the same greedy tokens
+// (vec_dot.cpp says which order each type follows: the 32-value types llama.cpp's x86 one, the
+// K-quants its portable one).
 //
 // Registered as "vec_dot/<weight>_<activation>" (e.g. "vec_dot/q4_1_q8_1"), variant "ref".
 #pragma once

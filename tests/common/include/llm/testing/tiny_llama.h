@@ -16,7 +16,9 @@ struct WeightScales {
 };
 
 // Every tensor the forward pass reads, f32, uniform random; no output.weight when
-// c.tied_embeddings. Tensor i (in the order llama.cpp files list them) uses seed + i.
+// c.tied_embeddings. Tensor i uses seed + i, in the order token_embd, then per layer attn_norm,
+// attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down, then output_norm
+// and output.
 TensorMap random_llama_weights(const ModelConfig& c, uint64_t seed, WeightScales scales = {});
 
 }  // namespace llm::testing
