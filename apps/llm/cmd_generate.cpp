@@ -8,7 +8,6 @@
 // stdout gets only the generated continuation (or its ids with --print-ids); stderr gets the
 // prompt and generation speeds.
 #include <cstdio>
-#include <sstream>
 
 #include "args.h"
 #include "llm/loading/chat_template.h"
@@ -20,16 +19,7 @@ namespace llm::cli {
 namespace {
 
 std::vector<int32_t> parse_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  std::istringstream in(s);
-  std::string tok;
-  while (in >> tok) {
-    char* end = nullptr;
-    const long v = std::strtol(tok.c_str(), &end, 10);
-    if (*end != '\0' || v < 0 || v > INT32_MAX)
-      throw Error("--prompt-ids: '" + tok + "' is not a token id");
-    ids.push_back(static_cast<int32_t>(v));
-  }
+  std::vector<int32_t> ids = parse_token_ids(s, "--prompt-ids");
   if (ids.empty()) throw Error("--prompt-ids: no ids given");
   return ids;
 }

@@ -28,31 +28,6 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-// "1 2 3", also "1,2,3" or "[1, 2, 3]".
-std::vector<int32_t> parse_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  std::string tok;
-  std::istringstream in(s);
-  for (char c; in.get(c);) {
-    if (c == ' ' || c == ',' || c == '\t' || c == '\n' || c == '[' || c == ']') c = ' ';
-    tok += c;
-  }
-  std::istringstream words(tok);
-  for (std::string w; words >> w;) {
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(w, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != w.size() || v < INT32_MIN || v > INT32_MAX)
-      throw Error("--ids: '" + w + "' is not a token id");
-    ids.push_back(static_cast<int32_t>(v));
-  }
-  return ids;
-}
-
 int run_tokenize(Args& args) {
   const std::string model = args.required("--model");
   const auto text = args.value("--text");
@@ -82,7 +57,7 @@ int run_detokenize(Args& args) {
   const int vocab_size = args.get_int("--vocab-size", 0);
   args.finish();
   const auto tok = load_tokenizer(model, vocab_size);
-  const std::string text = tok->decode(parse_ids(ids), show_special);
+  const std::string text = tok->decode(parse_token_ids(ids, "--ids"), show_special);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fputc('\n', stdout);
   return 0;

@@ -1,5 +1,8 @@
 #include "llm/tokenizer/tokenizer.h"
 
+#include <charconv>
+#include <cstdint>
+
 #include "llm/config/error.h"
 #include "llm/config/gguf_metadata.h"
 #include "llm/config/mapped_file.h"
@@ -119,6 +122,30 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path, int32_t vocab
   const size_t first = head.find_first_not_of(" \t\r\n", bom);
   if (first != std::string_view::npos && head[first] == '{') return tokenizer_from_hf_json(path);
   return tokenizer_from_llama2c(path, vocab_size_hint);
+}
+
+std::vector<int32_t> parse_token_ids(std::string_view text, std::string_view what) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  auto separator = [](char c) {
+    return c == ' ' || c == ',' || c == '\t' || c == '\n' || c == '[' || c == ']';
+  };
+  while (i < text.size()) {
+    if (separator(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < text.size() && !separator(text[end])) ++end;
+    const std::string word(text.substr(i, end - i));
+    int64_t v = 0;
+    const auto [rest, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+    if (ec != std::errc() || rest != word.data() + word.size() || v < 0 || v > INT32_MAX)
+      throw Error(std::string(what) + ": '" + word + "' is not a token id");
+    ids.push_back(static_cast<int32_t>(v));
+    i = end;
+  }
+  return ids;
 }
 
 }  // namespace llm

@@ -86,6 +86,12 @@ void check(std::span<const KvBlock> blocks, int n_keys) {
 // adds nothing to any lane.
 namespace {
 
+// The horizontal sum of an 8-lane AVX register as ggml's x86 code takes it (high half onto low
+// half, then pairs): tinyBLAS's results and each group of eight softmax terms.
+float hsum8(const float* l) {
+  return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+}
+
 struct F16Sum {
   float lane[4][8] = {};
   double tail = 0.0;  // vec_dot_f16's leftovers
@@ -100,10 +106,7 @@ struct F16Sum {
     }
   }
   float result(bool batched) const {
-    if (batched) {
-      const float* l = lane[0];
-      return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-    }
+    if (batched) return hsum8(lane[0]);
     float k[8];
     for (int j = 0; j < 8; ++j) k[j] = (lane[0][j] + lane[2][j]) + (lane[1][j] + lane[3][j]);
     const float t0 = k[0] + k[4], t1 = k[1] + k[5], t2 = k[2] + k[6], t3 = k[3] + k[7];
@@ -156,7 +159,7 @@ void attention_plain(const float* q, std::span<const KvBlock> blocks, int n_keys
       float e[8] = {};
       for (int j = 0; j < 8 && t0 + j < n_keys; ++j)
         e[j] = scores[t0 + j] = exp_approx(scores[t0 + j] - mx);
-      sum += ((e[0] + e[4]) + (e[2] + e[6])) + ((e[1] + e[5]) + (e[3] + e[7]));
+      sum += hsum8(e);
     }
     const float inv_sum = static_cast<float>(1.0 / sum);
     // 3. weighted sum of values (weights rounded to f16 with f16 storage, as ggml does)

@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -21,17 +20,6 @@
 #include "llm/transformer/sampler.h"
 #include "llm/transformer/transformer.h"
 
-namespace {
-
-std::vector<int32_t> parse_ids(const char* s) {
-  std::vector<int32_t> ids;
-  std::istringstream in(s);
-  for (int32_t id; in >> id;) ids.push_back(id);
-  return ids;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   if (argc < 4) {
     std::fprintf(stderr, "usage: %s MODEL OUTDIR \"PROMPT IDS\" [\"FORCED IDS\"]\n", argv[0]);
@@ -39,8 +27,9 @@ int main(int argc, char** argv) {
   }
   try {
     const std::string out = argv[2];
-    const auto prompt = parse_ids(argv[3]);
-    const auto forced = argc > 4 ? parse_ids(argv[4]) : std::vector<int32_t>{};
+    const auto prompt = llm::parse_token_ids(argv[3], "PROMPT IDS");
+    const auto forced =
+        argc > 4 ? llm::parse_token_ids(argv[4], "FORCED IDS") : std::vector<int32_t>{};
     if (prompt.empty()) throw llm::Error("no prompt ids");
     const llm::LoadedModel lm = llm::load_model(argv[1]);
     llm::Registry registry;

@@ -374,3 +374,17 @@ TEST(BadIds, DecodeRejectsIdsOutsideTheVocabulary) {
 
 }  // namespace
 }  // namespace llm
+
+TEST(ParseTokenIds, SeparatorsAndBadWords) {
+  EXPECT_EQ(llm::parse_token_ids("1 2 3", "--ids"), (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(llm::parse_token_ids("[1, 2,3]\n", "--ids"), (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_TRUE(llm::parse_token_ids("  ", "--ids").empty());
+  for (const char* bad : {"1 x", "1.5", "-1", "2147483648", "7e2", "0x10"}) {
+    try {
+      llm::parse_token_ids(bad, "--ids");
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const llm::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--ids: '"), std::string::npos) << e.what();
+    }
+  }
+}

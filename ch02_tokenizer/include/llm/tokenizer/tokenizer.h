@@ -83,6 +83,10 @@ class StreamDecoder {
   std::string pending_;
 };
 
+// Token ids written by a person: "1 2 3", also "1,2,3" or "[1, 2, 3]". Throws llm::Error
+// naming `what` (the option, say "--ids") for a word that is not an id in 0..INT32_MAX.
+std::vector<int32_t> parse_token_ids(std::string_view text, std::string_view what);
+
 // Loads a tokenizer by content: a GGUF file (magic "GGUF"), a tokenizer.json (a JSON object), or
 // else a llama2.c tokenizer.bin, whose token count is `vocab_size_hint` when given (the model's
 // vocab_size), otherwise every entry until the end of the file.
