@@ -70,23 +70,54 @@ void softmax_ref(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] /= sum;
 }
 
-// ---- the table
+// ---- the references as whole-batch ops: a plain loop over the rows on the calling thread
 
 namespace {
+
+bool rmsnorm_rows(const ExecContext&, const float* x, const float* weight, int rows, int dim,
+                  float eps, float* out) {
+  for (int r = 0; r < rows; ++r)
+    rmsnorm_ref(out + static_cast<size_t>(r) * dim, x + static_cast<size_t>(r) * dim, weight, dim,
+                eps);
+  return true;
+}
+
+bool silu_mul_rows(const ExecContext&, float* gate, const float* up, int rows, int dim) {
+  for (int r = 0; r < rows; ++r)
+    silu_mul_ref(gate + static_cast<size_t>(r) * dim, up + static_cast<size_t>(r) * dim, dim);
+  return true;
+}
+
+bool add_rows(const ExecContext&, float* acc, const float* x, int rows, int dim) {
+  add_ref(acc, x, rows * dim);
+  return true;
+}
+
+// ---- the table
+
+// The variant of `op` to use: an explicit override, else the best usable one. The reference is
+// the op's first-registered variant.
 template <class Fn>
-Fn pick(const Registry& r, const std::string& op,
-        const std::map<std::string, std::string>& overrides,
-        std::map<std::string, std::string>& chosen) {
+Op<Fn> pick(const Registry& r, const std::string& op,
+            const std::map<std::string, std::string>& overrides,
+            std::map<std::string, std::string>& chosen) {
+  const auto vars = r.variants(op);
+  if (vars.empty()) return {};
   const KernelEntry* e = nullptr;
-  if (auto it = overrides.find(op); it != overrides.end()) {
+  auto it = overrides.find(op);
+  if (it == overrides.end()) it = overrides.find("*");
+  if (it != overrides.end() && it->second == "ref" && !r.find(op, "ref")) {
+    e = vars.front();  // "ref" for every op: the first-registered variant ("plain" attention)
+  } else if (it != overrides.end()) {
     e = r.find(op, it->second);
     if (!e) throw Error("no variant '" + it->second + "' of op '" + op + "' is registered");
+    if (!e->usable()) throw Error("variant '" + e->name() + "' needs a CPU feature this one lacks");
   } else {
     e = r.best(op);
   }
-  if (!e) return nullptr;
+  if (!e) return {};
   chosen[op] = e->variant;
-  return Registry::cast<Fn>(*e);
+  return {Registry::cast<Fn>(*e), Registry::cast<Fn>(*vars.front()), e->variant};
 }
 }  // namespace
 
@@ -96,26 +127,25 @@ Kernels Kernels::select(const Registry& r, const std::map<std::string, std::stri
     const auto t = dtype_from_id(id);
     if (!t) continue;
     const std::string name(dtype_name(*t));
-    k.matmul[id] = pick<MatmulFn>(r, "matmul/" + name, overrides, k.chosen);
-    k.to_f32[id] = pick<ToF32Fn>(r, "to_f32/" + name, overrides, k.chosen);
+    k.matmul[id] = pick<MatmulKernel>(r, "matmul/" + name, overrides, k.chosen);
+    k.to_f32[id] = pick<ToF32Fn>(r, "to_f32/" + name, overrides, k.chosen).fn;
   }
   k.rmsnorm = pick<RmsNormFn>(r, "rmsnorm", overrides, k.chosen);
-  k.rope_interleaved = pick<RopeFn>(r, "rope/interleaved", overrides, k.chosen);
-  k.rope_half_split = pick<RopeFn>(r, "rope/half_split", overrides, k.chosen);
-  k.attention = pick<AttentionFn>(r, "attention", overrides, k.chosen);
+  k.rope_interleaved = pick<RopeBatchFn>(r, "rope/interleaved", overrides, k.chosen);
+  k.rope_half_split = pick<RopeBatchFn>(r, "rope/half_split", overrides, k.chosen);
+  k.attention = pick<AttentionBatchFn>(r, "attention", overrides, k.chosen);
   k.silu_mul = pick<SiluMulFn>(r, "silu_mul", overrides, k.chosen);
   k.add = pick<AddFn>(r, "add", overrides, k.chosen);
-  k.softmax = pick<SoftmaxFn>(r, "softmax", overrides, k.chosen);
-  if (!k.rmsnorm || !k.rope_interleaved || !k.rope_half_split || !k.attention || !k.silu_mul ||
-      !k.add || !k.softmax)
+  if (!k.rmsnorm.fn || !k.rope_interleaved.fn || !k.rope_half_split.fn || !k.attention.fn ||
+      !k.silu_mul.fn || !k.add.fn)
     throw Error(
         "the registry lacks a kernel the forward pass needs (was register_transformer called?)");
   return k;
 }
 
-MatmulFn Kernels::matmul_for(DType t) const {
+const Op<MatmulKernel>& Kernels::matmul_for(DType t) const {
   const auto id = static_cast<uint32_t>(t);
-  if (id >= kMaxDTypeId || !matmul[id])
+  if (id >= kMaxDTypeId || !matmul[id].fn.run)
     throw Error("no matmul kernel for " + std::string(dtype_name(t)) +
                 " weights (quantized types need chapter 6's kernels)");
   return matmul[id];
@@ -131,11 +161,15 @@ ToF32Fn Kernels::to_f32_for(DType t) const {
 void register_transformer(Registry& r) {
   register_attention(r);
   for (const char* t : {"f32", "f16", "bf16"})
-    r.add({std::string("matmul/") + t, "ref", 0, {}, MatmulFn{&matmul_ref}, "scalar loops"});
-  r.add({"rmsnorm", "ref", 0, {}, RmsNormFn{&rmsnorm_ref}, "sum of squares in double"});
-  r.add({"silu_mul", "ref", 0, {}, SiluMulFn{&silu_mul_ref}, "x·sigmoid(x)·up"});
-  r.add({"add", "ref", 0, {}, AddFn{&add_ref}, "acc += x"});
-  r.add({"softmax", "ref", 0, {}, SoftmaxFn{&softmax_ref}, "max-subtracted"});
+    r.add({std::string("matmul/") + t,
+           "ref",
+           0,
+           {},
+           MatmulKernel{&matmul_each<&matmul_ref>, nullptr},
+           "scalar loops"});
+  r.add({"rmsnorm", "ref", 0, {}, RmsNormFn{&rmsnorm_rows}, "sum of squares in double"});
+  r.add({"silu_mul", "ref", 0, {}, SiluMulFn{&silu_mul_rows}, "x·sigmoid(x)·up"});
+  r.add({"add", "ref", 0, {}, AddFn{&add_rows}, "acc += x"});
 }
 
 }  // namespace llm

@@ -1,5 +1,6 @@
 #include "llm/transformer/kv_cache.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -21,6 +22,11 @@ ScratchKvCache::ScratchKvCache(const ModelConfig& c, int max_seqs, int max_token
   const size_t n = static_cast<size_t>(n_layers_) * max_seqs_ * max_tokens_ * kv_dim_ * elem_;
   k_.assign(n, std::byte{0});
   v_.assign(n, std::byte{0});
+  for (int l = 0; l < n_layers_; ++l)
+    for (int s = 0; s < max_seqs_; ++s) {
+      const size_t o = offset(l, s, 0) * elem_;
+      blocks_.push_back(KvBlock{&k_[o], &v_[o], max_tokens_, kv_dim_, dtype_});
+    }
 }
 
 size_t ScratchKvCache::offset(int layer, int seq, int pos) const {
@@ -49,10 +55,8 @@ void ScratchKvCache::store(int layer, int seq, int pos, const float* k, const fl
 }
 
 std::span<const KvBlock> ScratchKvCache::blocks(int layer, int seq, int n_tokens) {
-  const size_t o = offset(layer, seq, 0) * elem_;
-  if (n_tokens > max_tokens_) offset(layer, seq, n_tokens - 1);  // throws with the reason
-  block_ = KvBlock{&k_[o], &v_[o], n_tokens, kv_dim_, dtype_};
-  return {&block_, 1};
+  offset(layer, seq, std::max(n_tokens, 1) - 1);  // throws with the reason when out of range
+  return {&blocks_[static_cast<size_t>(layer) * max_seqs_ + seq], 1};
 }
 
 void SingleRank::all_gather(const float* local, size_t n_local, float* out) {

@@ -1,6 +1,6 @@
 // The Llama forward pass over a ragged batch. Read it next to llama2.c's forward(): the same
-// steps, with every loop replaced by a call through the kernel table and every token of the
-// batch processed together, so each weight matrix is streamed once per batch, not per token.
+// steps, with every loop replaced by one call to the backend for the whole batch, so each
+// weight matrix is streamed once per batch, not per token, and a GPU pays one launch per op.
 #include "llm/transformer/transformer.h"
 
 #include <algorithm>
@@ -16,44 +16,65 @@ size_t sz(int64_t a, int64_t b) {
 }  // namespace
 
 Transformer::Transformer(const Model& model, Kernels kernels, KvCache& cache, int max_batch)
-    : Transformer(model, std::move(kernels), cache, single_rank_, max_batch) {}
-
-Transformer::Transformer(const Model& model, Kernels kernels, KvCache& cache, Communicator& comm,
-                         int max_batch)
-    : model_(model),
-      kernels_(std::move(kernels)),
+    : own_backend_(std::make_unique<CpuBackend>(std::move(kernels))),
+      model_(model),
+      backend_(*own_backend_),
       cache_(cache),
-      comm_(comm),
+      comm_(single_rank_),
       max_batch_(max_batch) {
+  init();
+}
+
+Transformer::Transformer(const Model& model, Backend& backend, KvCache& cache, int max_batch)
+    : model_(model),
+      backend_(backend),
+      cache_(cache),
+      comm_(single_rank_),
+      max_batch_(max_batch) {
+  init();
+}
+
+Transformer::Transformer(const Model& model, Backend& backend, KvCache& cache, Communicator& comm,
+                         int max_batch)
+    : model_(model), backend_(backend), cache_(cache), comm_(comm), max_batch_(max_batch) {
+  init();
+}
+
+void Transformer::init() {
+  const Model& model = model_;
+  Backend& backend = backend_;
+  KvCache& cache = cache_;
+  const int max_batch = max_batch_;
   const ModelConfig& c = model.config;
   if (max_batch <= 0) throw Error("max_batch must be positive");
-  // Fail now, not mid-generation, if a weight's dtype has no kernel.
+  // Prepare every weight once (and fail now, not mid-generation, if a dtype has no kernel).
   for (const LayerWeights& w : model.layers)
-    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
-      kernels_.matmul_for(t->dtype());
-  mm_output_ = kernels_.matmul_for(model.output.dtype());
-  kernels_.to_f32_for(model.token_embd.dtype());
-  x_.resize(sz(max_batch, c.dim));
-  xb_.resize(sz(max_batch, c.dim));
-  q_.resize(sz(max_batch, c.q_dim()));
-  k_.resize(sz(max_batch, c.kv_dim()));
-  v_.resize(sz(max_batch, c.kv_dim()));
-  att_.resize(sz(max_batch, c.q_dim()));
-  proj_.resize(sz(max_batch, c.dim));
-  gate_.resize(sz(max_batch, c.hidden_dim));
-  up_.resize(sz(max_batch, c.hidden_dim));
-  scratch_.resize(attention_scratch_floats(cache.max_tokens(), c.head_dim));
+    layers_.push_back({backend.prepare(w.wq), backend.prepare(w.wk), backend.prepare(w.wv),
+                       backend.prepare(w.wo), backend.prepare(w.w_gate), backend.prepare(w.w_up),
+                       backend.prepare(w.w_down)});
+  output_ = backend.prepare(model.output);
+  backend.reserve(max_batch, std::max({c.dim, c.q_dim(), c.hidden_dim}), cache.max_tokens(),
+                  c.head_dim);
+  x_ = backend.alloc(sz(max_batch, c.dim));
+  xb_ = backend.alloc(sz(max_batch, c.dim));
+  q_ = backend.alloc(sz(max_batch, c.q_dim()));
+  k_ = backend.alloc(sz(max_batch, c.kv_dim()));
+  v_ = backend.alloc(sz(max_batch, c.kv_dim()));
+  att_ = backend.alloc(sz(max_batch, c.q_dim()));
+  proj_ = backend.alloc(sz(max_batch, c.dim));
+  gate_ = backend.alloc(sz(max_batch, c.hidden_dim));
+  up_ = backend.alloc(sz(max_batch, c.hidden_dim));
 }
 
-void Transformer::observe(std::string_view name, int i, const float* v, int n) const {
-  if (observer_) observer_(name, i, {v, static_cast<size_t>(n)});
+void Transformer::observe_layer(int layer, std::string_view what, const float* buf, int n,
+                                int width) {
+  if (observer_) observe("layer" + std::to_string(layer) + "." + std::string(what), buf, n, width);
 }
 
-void Transformer::observe_layer(int layer, std::string_view what, const std::vector<float>& buf,
-                                int n, int width) const {
+void Transformer::observe(const std::string& name, const float* buf, int n, int width) {
   if (!observer_) return;
-  const std::string name = "layer" + std::to_string(layer) + "." + std::string(what);
-  for (int i = 0; i < n; ++i) observe(name, i, buf.data() + sz(i, width), width);
+  const float* host = backend_.host_view(buf, sz(n, width));
+  for (int i = 0; i < n; ++i) observer_(name, i, {host + sz(i, width), static_cast<size_t>(width)});
 }
 
 std::span<const float> Transformer::forward(const Batch& batch) {
@@ -73,9 +94,7 @@ std::span<const float> Transformer::forward(const Batch& batch) {
   }
 
   // x = token_embd[token]: one row decoded per token (the table may be quantized).
-  const ToF32Fn embed = kernels_.to_f32_for(model_.token_embd.dtype());
-  for (int i = 0; i < n; ++i)
-    embed(model_.token_embd.row(batch.tokens[i]), &x_[sz(i, c.dim)], c.dim);
+  backend_.embed(model_.token_embd, batch.tokens.data(), n, c.dim, x_);
   observe_layer(-1, "embd", x_, n, c.dim);
 
   for (int l = 0; l < c.n_layers; ++l) {
@@ -83,79 +102,73 @@ std::span<const float> Transformer::forward(const Batch& batch) {
     ffn_layer(l, n);
   }
 
-  // Final norm, then the classifier for the entries that asked for logits.
+  // Final norm, then the classifier, for the entries that asked for logits only.
   logit_rows_.clear();
   for (int i = 0; i < n; ++i)
     if (batch.logits[i]) logit_rows_.push_back(i);
   const int m = static_cast<int>(logit_rows_.size());
-  for (int j = 0; j < m; ++j) {
-    const int i = logit_rows_[static_cast<size_t>(j)];
-    kernels_.rmsnorm(&xb_[sz(j, c.dim)], &x_[sz(i, c.dim)], model_.output_norm.as<float>(), c.dim,
-                     c.norm_eps);
-  }
+  if (m == 0) return {};
+  backend_.gather_rows(x_, logit_rows_.data(), m, c.dim, proj_);
+  backend_.rmsnorm(proj_, model_.output_norm.as<float>(), m, c.dim, c.norm_eps, xb_);
   observe_layer(c.n_layers, "final_norm", xb_, m, c.dim);
   // Grows only when a batch asks for more logit rows than any before (usually 1 row).
-  if (logits_.size() < sz(m, c.vocab_size)) logits_.resize(sz(m, c.vocab_size));
-  mm_output_(model_.output, xb_.data(), m, logits_.data());
-  for (int j = 0; j < m; ++j) observe("logits", j, &logits_[sz(j, c.vocab_size)], c.vocab_size);
-  return {logits_.data(), sz(m, c.vocab_size)};
+  if (m > logit_capacity_) {
+    logits_ = backend_.alloc(sz(m, c.vocab_size));
+    logit_capacity_ = m;
+  }
+  const MatmulJob out{output_, logits_};
+  backend_.matmul({&out, 1}, xb_, m);
+  observe("logits", logits_, m, c.vocab_size);
+  return {backend_.host_view(logits_, sz(m, c.vocab_size)), sz(m, c.vocab_size)};
 }
 
 void Transformer::attention_layer(int l, const Batch& batch) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[static_cast<size_t>(l)];
+  const PreparedLayer& p = layers_[static_cast<size_t>(l)];
   const int n = batch.size();
-  const int qd = c.q_dim(), kvd = c.kv_dim();
 
-  // xb = rmsnorm(x) · attn_norm, then the three projections for the whole batch.
-  for (int i = 0; i < n; ++i)
-    kernels_.rmsnorm(&xb_[sz(i, c.dim)], &x_[sz(i, c.dim)], w.attn_norm.as<float>(), c.dim,
-                     c.norm_eps);
-  kernels_.matmul_for(w.wq.dtype())(w.wq, xb_.data(), n, q_.data());
-  kernels_.matmul_for(w.wk.dtype())(w.wk, xb_.data(), n, k_.data());
-  kernels_.matmul_for(w.wv.dtype())(w.wv, xb_.data(), n, v_.data());
+  // xb = rmsnorm(x) · attn_norm, then the three projections, sharing one (quantized) input.
+  backend_.rmsnorm(x_, w.attn_norm.as<float>(), n, c.dim, c.norm_eps, xb_);
+  const MatmulJob qkv[] = {{p.wq, q_}, {p.wk, k_}, {p.wv, v_}};
+  backend_.matmul(qkv, xb_, n);
 
   // RoPE on queries and keys, then store this batch's keys and values in the cache. All tokens
   // are stored before any attends, so a prompt's tokens see each other within one batch.
-  const RopeFn rope = kernels_.rope_for(c.rope_layout);
-  for (int i = 0; i < n; ++i) {
-    rope(&q_[sz(i, qd)], c.n_heads, c.head_dim, batch.positions[i], c.rope_theta);
-    rope(&k_[sz(i, kvd)], c.n_kv_heads, c.head_dim, batch.positions[i], c.rope_theta);
-    cache_.store(l, batch.seq_ids[i], batch.positions[i], &k_[sz(i, kvd)], &v_[sz(i, kvd)]);
-  }
-  observe_layer(l, "q", q_, n, qd);
-  observe_layer(l, "k", k_, n, kvd);
+  backend_.rope(q_, c.q_dim(), batch.positions.data(), n, c.n_heads, c.head_dim, c.rope_theta,
+                c.rope_layout);
+  backend_.rope(k_, c.kv_dim(), batch.positions.data(), n, c.n_kv_heads, c.head_dim,
+                c.rope_theta, c.rope_layout);
+  backend_.store_kv(cache_, l, batch, k_, v_);
+  observe_layer(l, "q", q_, n, c.q_dim());
+  observe_layer(l, "k", k_, n, c.kv_dim());
 
   // Each token attends to its own sequence's positions 0..pos (causal).
   const AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, n};
-  for (int i = 0; i < n; ++i) {
-    const int n_keys = batch.positions[i] + 1;
-    const auto blocks = cache_.blocks(l, batch.seq_ids[i], n_keys);
-    kernels_.attention(&q_[sz(i, qd)], blocks, n_keys, shape, &att_[sz(i, qd)], scratch_.data());
-  }
-  observe_layer(l, "attn", att_, n, qd);
+  backend_.attention(cache_, l, batch, q_, shape, att_);
+  observe_layer(l, "attn", att_, n, c.q_dim());
 
   // x += wo · att (summed across ranks when the heads are sharded).
-  kernels_.matmul_for(w.wo.dtype())(w.wo, att_.data(), n, proj_.data());
-  comm_.all_reduce_sum(proj_.data(), sz(n, c.dim));
-  for (int i = 0; i < n; ++i) kernels_.add(&x_[sz(i, c.dim)], &proj_[sz(i, c.dim)], c.dim);
+  const MatmulJob o{p.wo, proj_};
+  backend_.matmul({&o, 1}, att_, n);
+  comm_.all_reduce_sum(proj_, sz(n, c.dim));
+  backend_.add(x_, proj_, n, c.dim);
   observe_layer(l, "attn_out", x_, n, c.dim);
 }
 
 void Transformer::ffn_layer(int l, int n) {
   const ModelConfig& c = model_.config;
   const LayerWeights& w = model_.layers[static_cast<size_t>(l)];
+  const PreparedLayer& p = layers_[static_cast<size_t>(l)];
   // x += w_down · (silu(w_gate · xb) ⊙ (w_up · xb)),  xb = rmsnorm(x) · ffn_norm
-  for (int i = 0; i < n; ++i)
-    kernels_.rmsnorm(&xb_[sz(i, c.dim)], &x_[sz(i, c.dim)], w.ffn_norm.as<float>(), c.dim,
-                     c.norm_eps);
-  kernels_.matmul_for(w.w_gate.dtype())(w.w_gate, xb_.data(), n, gate_.data());
-  kernels_.matmul_for(w.w_up.dtype())(w.w_up, xb_.data(), n, up_.data());
-  for (int i = 0; i < n; ++i)
-    kernels_.silu_mul(&gate_[sz(i, c.hidden_dim)], &up_[sz(i, c.hidden_dim)], c.hidden_dim);
-  kernels_.matmul_for(w.w_down.dtype())(w.w_down, gate_.data(), n, proj_.data());
-  comm_.all_reduce_sum(proj_.data(), sz(n, c.dim));
-  for (int i = 0; i < n; ++i) kernels_.add(&x_[sz(i, c.dim)], &proj_[sz(i, c.dim)], c.dim);
+  backend_.rmsnorm(x_, w.ffn_norm.as<float>(), n, c.dim, c.norm_eps, xb_);
+  const MatmulJob gate_up[] = {{p.w_gate, gate_}, {p.w_up, up_}};
+  backend_.matmul(gate_up, xb_, n);
+  backend_.silu_mul(gate_, up_, n, c.hidden_dim);
+  const MatmulJob down{p.w_down, proj_};
+  backend_.matmul({&down, 1}, gate_, n);
+  comm_.all_reduce_sum(proj_, sz(n, c.dim));
+  backend_.add(x_, proj_, n, c.dim);
   observe_layer(l, "ffn_out", x_, n, c.dim);
 }
 

@@ -40,17 +40,24 @@ void register_matmul(const Registry& r, const std::string& type) {
   const DType dtype = *dtype_from_name(type);
   for (const KernelEntry* e : r.variants("matmul/" + type)) {
     if (!e->usable()) continue;
-    const MatmulFn fn = Registry::cast<MatmulFn>(*e);
+    const MatmulKernel fn = Registry::cast<MatmulKernel>(*e);
     benchmark::RegisterBenchmark(
         ("matmul_n1/" + type + "/" + e->variant).c_str(), [fn, dtype](benchmark::State& state) {
-          const Tensor w = quantize_tensor(Tensor::from_f32(weights_f32(), {kRows, kCols}), dtype);
+          PreparedWeight w;
+          w.tensor = quantize_tensor(Tensor::from_f32(weights_f32(), {kRows, kCols}), dtype);
+          if (fn.prepare && !fn.prepare(w.tensor, w)) {
+            state.SkipWithError("the variant declined the weight");
+            return;
+          }
           const std::vector<float> x = random_values(kCols, 2);
           std::vector<float> y(kRows);
+          const ExecContext ctx;
+          const MatmulJob job{&w, y.data()};
           for (auto _ : state) {
-            fn(w, x.data(), 1, y.data());
+            fn.run(ctx, {&job, 1}, x.data(), 1);
             benchmark::DoNotOptimize(y.data());
           }
-          state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.nbytes()));
+          state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.tensor.nbytes()));
         });
   }
 }

@@ -1,5 +1,8 @@
 // register_quant: chapter 4's kernels, then the quantized codecs, dot products and matmuls.
+#include <iterator>
 #include <string>
+
+#include "llm/config/error.h"
 
 #include "llm/quant/quant.h"
 #include "llm/quant/quant_type.h"
@@ -7,10 +10,25 @@
 
 namespace llm {
 
+namespace {
+// The reference matmuls lifted to whole-batch ops, in the order of quant_types().
+constexpr MatmulKernel kRefMatmuls[] = {
+    {&matmul_each<&matmul_q8_0_ref>}, {&matmul_each<&matmul_q4_0_ref>},
+    {&matmul_each<&matmul_q4_1_ref>}, {&matmul_each<&matmul_q4_K_ref>},
+    {&matmul_each<&matmul_q6_K_ref>},
+};
+constexpr MatmulRowsFn kRefRows[] = {&matmul_q8_0_ref, &matmul_q4_0_ref, &matmul_q4_1_ref,
+                                     &matmul_q4_K_ref, &matmul_q6_K_ref};
+}  // namespace
+
 void register_quant(Registry& r) {
   register_transformer(r);  // chapter 5 (the paged KV cache) registers no kernels
 
+  size_t i = 0;
   for (const QuantType& t : quant_types()) {
+    if (i >= std::size(kRefRows) || kRefRows[i] != t.matmul)
+      throw Error("register_quant: kRefMatmuls is out of step with quant_types()");
+    const MatmulKernel ref_matmul = kRefMatmuls[i++];
     const std::string w(dtype_name(t.weight));
     const std::string x(dtype_name(t.activation));
     r.add({"to_f32/" + w, "ref", 0, {}, ToF32Fn{t.dequantize}, w + " blocks to float"});
@@ -30,7 +48,7 @@ void register_quant(Registry& r) {
            "ref",
            0,
            {},
-           MatmulFn{t.matmul},
+           ref_matmul,
            "scalar: activations to " + x + ", then vec_dot per weight row"});
   }
   // Activation-only types: quantizers for chapter 8's kernels and benchmarks.

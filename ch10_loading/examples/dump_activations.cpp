@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
     llm::register_loading(registry);
     llm::ScratchKvCache cache(lm.model->config, 1,
                               static_cast<int>(prompt.size() + forced.size()) + 1);
-    llm::Transformer tr(*lm.model, llm::Kernels::select(registry), cache);
+    llm::Transformer tr(*lm.model, llm::Kernels::reference(registry), cache);
     std::map<std::string, std::vector<float>> seen;  // name -> rows of this step
     tr.set_observer([&](std::string_view name, int, std::span<const float> v) {
       auto& rows = seen[std::string(name)];

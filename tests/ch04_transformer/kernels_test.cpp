@@ -127,11 +127,15 @@ TEST(Kernels, EveryRegisteredVariantMatchesItsReference) {
                    vv = t::random_floats(300 * 192, 3);
         const KvBlock b{k.data(), vv.data(), n_keys, 192};
         std::vector<float> o1(576), o2(576), scratch(attention_scratch_floats(n_keys, 64));
-        Registry::cast<AttentionFn> (*ref)(q.data(), {&b, 1}, n_keys, s, o1.data(), scratch.data());
-        Registry::cast<AttentionFn> (*v)(q.data(), {&b, 1}, n_keys, s, o2.data(), scratch.data());
+        ExecContext ctx;
+        ctx.scratch = reinterpret_cast<std::byte*>(scratch.data());
+        ctx.scratch_bytes = scratch.size() * sizeof(float);
+        const AttentionJob job{{&b, 1}, n_keys};
+        ASSERT_TRUE(Registry::cast<AttentionBatchFn>(*ref)(ctx, q.data(), &job, 1, s, o1.data()));
+        ASSERT_TRUE(Registry::cast<AttentionBatchFn>(*v)(ctx, q.data(), &job, 1, s, o2.data()));
         EXPECT_LT(t::max_rel_diff(o2, o1, 1e-2), 1e-5) << v->name();
         ++checked;
-      } else if (op.starts_with("matmul/")) {
+      } else if (op.starts_with("matmul/") || op.starts_with("to_f32/")) {
         // Covered by chapter-specific suites (quantized weights need their codecs).
       } else {
         ADD_FAILURE() << "no conformance check for variant " << v->name();
@@ -149,5 +153,10 @@ TEST(Kernels, SelectPicksBestAndHonoursOverrides) {
   EXPECT_EQ(Kernels::select(r, {{"attention", "plain"}}).chosen.at("attention"), "plain");
   EXPECT_THROW(Kernels::select(r, {{"attention", "nope"}}), Error);
   EXPECT_THROW(k.matmul_for(DType::Q4_1), Error);  // chapter 6 registers it
-  EXPECT_NE(k.matmul_for(DType::F16), nullptr);
+  EXPECT_NE(k.matmul_for(DType::F16).fn.run, nullptr);
+  // The reference of every op is its first-registered variant.
+  const Kernels ref = Kernels::reference(r);
+  EXPECT_EQ(ref.chosen.at("attention"), "plain");
+  EXPECT_EQ(ref.chosen.at("rmsnorm"), "ref");
+  EXPECT_EQ(ref.attention.fn, ref.attention.ref);
 }

@@ -60,7 +60,7 @@ TEST(Conformance, RegisterQuantAddsEveryQuantizedOp) {
 TEST(Conformance, KernelsSelectPicksThemUp) {
   const Kernels k = Kernels::select(registry());
   for (const QuantType& qt : quant_types()) {
-    EXPECT_NE(k.matmul_for(qt.weight), nullptr) << dtype_name(qt.weight);
+    EXPECT_NE(k.matmul_for(qt.weight).fn.run, nullptr) << dtype_name(qt.weight);
     EXPECT_NE(k.to_f32_for(qt.weight), nullptr) << dtype_name(qt.weight);
   }
 }
@@ -80,11 +80,20 @@ TEST(Conformance, EveryMatmulVariantMatchesRef) {
         std::cout << "[ skipped  ] " << v->name() << " (not available on this CPU)\n";
         continue;
       }
+      const auto kernel = Registry::cast<MatmulKernel>(*v);
+      PreparedWeight pw, pref;
+      pw.tensor = pref.tensor = w;
+      ASSERT_TRUE(!kernel.prepare || kernel.prepare(w, pw)) << v->name() << " declined";
       for (int n : {1, 3, 17}) {
         const auto x = t::random_floats(static_cast<size_t>(n) * kCols, 7 + n);
         std::vector<float> want(static_cast<size_t>(n) * kRows), got(want.size());
-        Registry::cast<MatmulFn> (*ref)(w, x.data(), n, want.data());
-        Registry::cast<MatmulFn> (*v)(w, x.data(), n, got.data());
+        std::vector<std::byte> shared(static_cast<size_t>(n) * kCols * 2 + 4096);
+        ExecContext ctx;
+        ctx.shared = shared.data();
+        ctx.shared_bytes = shared.size();
+        const MatmulJob jw{&pw, got.data()}, jr{&pref, want.data()};
+        ASSERT_TRUE(Registry::cast<MatmulKernel>(*ref).run(ctx, {&jr, 1}, x.data(), n));
+        ASSERT_TRUE(kernel.run(ctx, {&jw, 1}, x.data(), n)) << v->name();
         EXPECT_LE(t::nmse(got, want), kMaxNmse) << v->name() << " n=" << n;
         ++checked;
       }

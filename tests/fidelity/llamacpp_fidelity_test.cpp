@@ -112,7 +112,7 @@ TEST_P(LlamaCppFidelity, GreedyIdsAndLogitsMatch) {
   register_loading(reg);
   const int steps = static_cast<int>(greedy.size());
   ScratchKvCache cache(lm.model->config, 1, static_cast<int>(prompt.size()) + steps);
-  Transformer tr(*lm.model, Kernels::select(reg), cache);
+  Transformer tr(*lm.model, Kernels::reference(reg), cache);  // the reference, pinned to llama.cpp
   Batch b;
   for (size_t i = 0; i < prompt.size(); ++i)
     b.add(prompt[i], static_cast<int>(i), 0, i + 1 == prompt.size());

@@ -22,6 +22,7 @@
 
 #include "llm/config/dtype.h"
 #include "llm/config/registry.h"
+#include "llm/config/thread_pool.h"
 
 namespace llm {
 
@@ -62,8 +63,24 @@ inline size_t attention_scratch_floats(int max_keys, int head_dim) {
          36 * static_cast<size_t>(head_dim) + 2;
 }
 
-// Registers "attention/plain" (reference), "attention/tiled", "rope/interleaved" and
-// "rope/half_split"; calls register_tokenizer first (the chain of chapters).
+// ---- the whole-batch op the forward pass calls once per layer --------------------------------
+// One query token's view of the cache: its own sequence's blocks and how many keys it sees
+// (its position + 1). Tokens of one batch may belong to different sequences.
+struct AttentionJob {
+  std::span<const KvBlock> blocks;
+  int n_keys = 0;
+};
+// out[i] = attention(q[i], jobs[i]) for the n query tokens of a forward pass; q and out are
+// [n][n_heads * head_dim]. Thread t of ctx may use ctx.thread_scratch(t), which holds at least
+// attention_scratch_floats(max keys, head_dim) floats. Returns false when the variant cannot
+// handle the case (the backend then runs the reference and counts a fallback).
+using AttentionBatchFn = bool (*)(const ExecContext& ctx, const float* q,
+                                  const AttentionJob* jobs, int n, const AttentionShape& shape,
+                                  float* out);
+
+// Registers op "attention" with variants "plain" (the reference, registered first) and
+// "tiled", and "rope/interleaved" / "rope/half_split" (rope.h), all whole-batch; calls
+// register_tokenizer first (the chain of chapters).
 void register_attention(Registry& r);
 
 }  // namespace llm

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "llm/config/model_config.h"
+#include "llm/config/thread_pool.h"
 
 namespace llm {
 
@@ -21,5 +22,11 @@ void rope_half_split(float* x, int n_heads, int head_dim, int pos, float theta_b
 inline RopeFn rope_for(RopeLayout layout) {
   return layout == RopeLayout::Interleaved ? &rope_interleaved : &rope_half_split;
 }
+
+// The whole-batch op ("rope/interleaved", "rope/half_split"): rotates the n_heads heads of each
+// of n tokens, token i at x + i * row_stride with position pos[i].
+using RopeBatchFn = bool (*)(const ExecContext& ctx, float* x, int row_stride,
+                             const int32_t* pos, int n, int n_heads, int head_dim,
+                             float theta_base);
 
 }  // namespace llm

@@ -24,13 +24,15 @@ class KvCache {
   // converted to the cache's dtype. Throws llm::Error when the sequence id or position is
   // beyond what the cache can hold.
   virtual void store(int layer, int seq, int pos, const float* k, const float* v) = 0;
-  // Blocks covering positions [0, n_tokens) of `seq` in `layer`, in position order. The span
-  // stays valid until the next call.
+  // Blocks covering (at least) positions [0, n_tokens) of `seq` in `layer`, in position order.
+  // The span stays valid until the cache is next modified (store, truncate): the attention op
+  // asks for every token of a batch first, then reads them all, possibly on several threads.
   virtual std::span<const KvBlock> blocks(int layer, int seq, int n_tokens) = 0;
   // Forgets the positions >= `from` of a sequence (0 = the whole sequence).
   virtual void truncate(int seq, int from) = 0;
   virtual int max_tokens() const = 0;  // positions per sequence
   virtual int max_seqs() const = 0;
+  virtual int kv_dim() const = 0;    // n_kv_heads * head_dim: the floats of one key or value
   virtual size_t bytes() const = 0;  // memory held, for accounting
   virtual DType dtype() const = 0;   // F16 or F32
 };
@@ -44,6 +46,7 @@ class ScratchKvCache final : public KvCache {
   void truncate(int, int) override {}  // positions are simply overwritten
   int max_tokens() const override { return max_tokens_; }
   int max_seqs() const override { return max_seqs_; }
+  int kv_dim() const override { return kv_dim_; }
   size_t bytes() const override { return k_.size() + v_.size(); }
   DType dtype() const override { return dtype_; }
 
@@ -53,7 +56,7 @@ class ScratchKvCache final : public KvCache {
   DType dtype_;
   size_t elem_;  // bytes per element
   std::vector<std::byte> k_, v_;
-  KvBlock block_;
+  std::vector<KvBlock> blocks_;  // [layers][seqs]: each sequence's whole region, one block
 };
 
 }  // namespace llm

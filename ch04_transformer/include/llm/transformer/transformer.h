@@ -1,16 +1,20 @@
 // Transformer — the Llama forward pass, written once.
 //
 // forward() takes a ragged Batch and returns the logits of the entries that asked for them.
-// Everything hardware-specific goes through the Kernels table, the KV history through the
-// KvCache seam, and cross-rank sums through the Communicator: this file never changes when
-// later chapters make it faster, paged, batched or sharded.
+// Everything hardware-specific goes through the Backend (its memory, its prepared weights, its
+// whole-batch ops), the KV history through the KvCache seam, and cross-rank sums through the
+// Communicator: this file never changes when later chapters make it faster, paged, batched or
+// sharded.
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <string>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "llm/transformer/backend.h"
 #include "llm/transformer/batch.h"
 #include "llm/transformer/communicator.h"
 #include "llm/transformer/kernels.h"
@@ -26,9 +30,12 @@ using ActivationObserver =
 
 class Transformer {
  public:
-  // `max_batch` bounds the tokens of one forward() call; buffers are sized once, here.
-  Transformer(const Model& model, Kernels kernels, KvCache& cache, Communicator& comm,
+  // `max_batch` bounds the tokens of one forward() call; the workspace is sized once, here,
+  // and every weight is prepared once by the backend.
+  Transformer(const Model& model, Backend& backend, KvCache& cache, Communicator& comm,
               int max_batch = 512);
+  Transformer(const Model& model, Backend& backend, KvCache& cache, int max_batch = 512);
+  // A transformer with its own single-threaded CpuBackend over `kernels`.
   Transformer(const Model& model, Kernels kernels, KvCache& cache, int max_batch = 512);
 
   // Runs the batch. Returns logits [n_logits][vocab] in the order the entries appear in the
@@ -38,38 +45,43 @@ class Transformer {
 
   void set_observer(ActivationObserver observer) { observer_ = std::move(observer); }
   const Model& model() const { return model_; }
-  const Kernels& kernels() const { return kernels_; }
+  Backend& backend() { return backend_; }
   KvCache& cache() { return cache_; }
   int max_batch() const { return max_batch_; }
 
  private:
+  struct PreparedLayer {
+    const PreparedWeight *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
+  };
+  void init();
   void attention_layer(int layer, const Batch& batch);
   void ffn_layer(int layer, int n);
-  void observe(std::string_view name, int i, const float* v, int n) const;
-  void observe_layer(int layer, std::string_view what, const std::vector<float>& buf, int n,
-                     int width) const;
+  void observe_layer(int layer, std::string_view what, const float* buf, int n, int width);
+  void observe(const std::string& name, const float* buf, int n, int width);
 
+  std::unique_ptr<CpuBackend> own_backend_;  // only with the Kernels constructor
   const Model& model_;
-  Kernels kernels_;
+  Backend& backend_;
   KvCache& cache_;
   Communicator& comm_;
   SingleRank single_rank_;
   int max_batch_;
-  MatmulFn mm_output_;
   ActivationObserver observer_;
+  std::vector<PreparedLayer> layers_;
+  const PreparedWeight* output_ = nullptr;
 
-  // Activation buffers, [max_batch][width] each; sized once in the constructor.
-  std::vector<float> x_;        // residual stream        [B][dim]
-  std::vector<float> xb_;       // normed input           [B][dim]
-  std::vector<float> q_;        // queries                [B][q_dim]
-  std::vector<float> k_;        // keys                   [B][kv_dim]
-  std::vector<float> v_;        // values                 [B][kv_dim]
-  std::vector<float> att_;      // attention output       [B][q_dim]
-  std::vector<float> proj_;     // projection output      [B][dim]
-  std::vector<float> gate_;     // FFN gate               [B][hidden]
-  std::vector<float> up_;       // FFN up                 [B][hidden]
-  std::vector<float> scratch_;  // attention scratch
-  std::vector<float> logits_;   // [n_logits][vocab]
+  // Activations in the backend's workspace, [max_batch][width] each.
+  float* x_;     // residual stream        [B][dim]
+  float* xb_;    // normed input           [B][dim]
+  float* q_;     // queries                [B][q_dim]
+  float* k_;     // keys                   [B][kv_dim]
+  float* v_;     // values                 [B][kv_dim]
+  float* att_;   // attention output       [B][q_dim]
+  float* proj_;  // projection output      [B][dim]
+  float* gate_;  // FFN gate               [B][hidden]
+  float* up_;    // FFN up                 [B][hidden]
+  float* logits_ = nullptr;  // [n_logits][vocab], grown when a batch asks for more rows
+  int logit_capacity_ = 0;
   std::vector<int> logit_rows_;
 };
 

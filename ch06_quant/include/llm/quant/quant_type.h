@@ -24,7 +24,7 @@ struct QuantType {
   ToF32Fn dequantize;             // and its inverse
   FromF32Fn quantize_activation;  // reference quantizer of the activation type
   VecDotFn vec_dot;               // weight row · activation row
-  MatmulFn matmul;                // the reference matmul ("matmul/<weight>/ref")
+  MatmulRowsFn matmul;            // the reference matmul ("matmul/<weight>", variant "ref")
   // The dot product llama.cpp's x86 build uses for matrices it repacks (rows a multiple of 8)
   // when that order differs from vec_dot's; null when it does not repack this type.
   VecDotFn vec_dot_repacked = nullptr;
@@ -42,7 +42,7 @@ const QuantType* find_quant_type(DType weight);
 // if w is not of type t.weight or w.cols() is not a multiple of the block size.
 void matmul_quantized_ref(const QuantType& t, const Tensor& w, const float* x, int n, float* y);
 
-// matmul_quantized_ref for each type, with MatmulFn's signature.
+// matmul_quantized_ref for each type, with MatmulRowsFn's signature.
 void matmul_q8_0_ref(const Tensor& w, const float* x, int n, float* y);
 void matmul_q4_0_ref(const Tensor& w, const float* x, int n, float* y);
 void matmul_q4_1_ref(const Tensor& w, const float* x, int n, float* y);
