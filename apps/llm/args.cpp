@@ -1,5 +1,9 @@
 #include "args.h"
 
+#include <cstdio>
+
+#include "llm/transformer/backend.h"
+
 #include <cerrno>
 #include <cstdlib>
 
@@ -71,6 +75,18 @@ float Args::get_float(const std::string& flag, float fallback) {
 void Args::finish() const {
   for (size_t i = 0; i < argv_.size(); ++i)
     if (!used_.count(i)) throw Error("unknown argument '" + argv_[i] + "'");
+}
+
+}  // namespace llm::cli
+
+namespace llm::cli {
+
+void print_kernel_stats(const Backend& backend) {
+  std::fprintf(stderr, "%-16s %-14s %12s %10s\n", "op", "variant", "calls", "fallbacks");
+  for (const OpStats& s : backend.stats())
+    std::fprintf(stderr, "%-16s %-14s %12llu %10llu\n", s.op.c_str(), s.variant.c_str(),
+                 static_cast<unsigned long long>(s.calls),
+                 static_cast<unsigned long long>(s.fallbacks));
 }
 
 }  // namespace llm::cli

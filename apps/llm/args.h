@@ -31,6 +31,17 @@ class Args {
   std::set<size_t> used_;
 };
 
+}  // namespace llm::cli
+
+namespace llm {
+class Backend;
+}
+
+namespace llm::cli {
+
+// Prints each op's chosen variant, calls and fallbacks (stderr), as `llm info --kernels` does.
+void print_kernel_stats(const Backend& backend);
+
 struct Command {
   const char* name;
   const char* usage;

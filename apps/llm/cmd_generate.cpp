@@ -3,7 +3,10 @@
 //   llm generate --model FILE [--tokenizer FILE] (--prompt S | --prompt-ids "1 2 3") [-n N]
 //                [--chat] [--temperature T --top-k K --top-p P --min-p M --repeat-penalty R
 //                 --presence-penalty P --frequency-penalty F --seed S] [--no-kv-cache]
-//                [--print-ids] [--ignore-eos] [--stop S] [--ctx N] [--attention plain|tiled]
+//                [--print-ids] [--ignore-eos] [--stop S] [--ctx N] [--attention VARIANT]
+//                [--threads N] [--reference] [--kernels]
+// --threads (-t): the kernels' threads (default: the physical cores); --reference: the scalar
+// reference kernels (llama.cpp's numbers bit for bit); --kernels: per-op variants and counts.
 //
 // stdout gets only the generated continuation (or its ids with --print-ids); stderr gets the
 // prompt and generation speeds.
@@ -47,6 +50,9 @@ int run_generate(Args& args) {
   const auto stop = args.value("--stop");
   const int ctx_arg = args.get_int("--ctx", 0);
   const auto attention = args.value("--attention");
+  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const bool reference = args.has("--reference");
+  const bool show_kernels = args.has("--kernels");
   args.finish();
 
   if (prompt_text.has_value() == prompt_ids.has_value())
@@ -88,8 +94,10 @@ int run_generate(Args& args) {
   register_loading(registry);
   std::map<std::string, std::string> overrides;
   if (attention) overrides["attention"] = *attention;
+  if (reference) overrides["*"] = "ref";
   ScratchKvCache cache(model.config, 1, ctx);
-  Transformer tr(model, Kernels::select(registry, overrides), cache);
+  CpuBackend backend(Kernels::select(registry, overrides), threads);
+  Transformer tr(model, backend, cache);
 
   GenerateOptions opt;
   opt.max_tokens = n;
@@ -115,6 +123,7 @@ int run_generate(Args& args) {
                "prompt: %d tokens, %.1f tok/s | generation: %zu tokens, %.1f tok/s | stop: %s\n",
                res.n_prompt, res.prompt_tok_s(), res.ids.size(), res.gen_tok_s(),
                stop_reason_name(res.reason));
+  if (show_kernels) print_kernel_stats(backend);
   return 0;
 }
 
@@ -124,7 +133,7 @@ extern const Command kGenerate{"generate",
                                "generate --model FILE [--tokenizer FILE] (--prompt S | "
                                "--prompt-ids \"1 2 3\") [-n N] [--chat] "
                                "[--temperature T --top-k K --top-p P --min-p M --repeat-penalty R "
-                               "--seed S] [--no-kv-cache] [--print-ids]",
+                               "--seed S] [--no-kv-cache] [--print-ids] [--threads N] [--reference] [--kernels]",
                                &run_generate};
 
 }  // namespace llm::cli

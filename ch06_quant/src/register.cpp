@@ -4,6 +4,7 @@
 
 #include "llm/config/error.h"
 
+#include "llm/kvcache/register.h"
 #include "llm/quant/quant.h"
 #include "llm/quant/quant_type.h"
 #include "llm/transformer/kernels.h"
@@ -22,7 +23,7 @@ constexpr MatmulRowsFn kRefRows[] = {&matmul_q8_0_ref, &matmul_q4_0_ref, &matmul
 }  // namespace
 
 void register_quant(Registry& r) {
-  register_transformer(r);  // chapter 5 (the paged KV cache) registers no kernels
+  register_kvcache(r);
 
   size_t i = 0;
   for (const QuantType& t : quant_types()) {

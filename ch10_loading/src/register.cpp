@@ -1,13 +1,13 @@
 // Chapter 10 adds file formats, not kernels: its link in the register chain only passes the
-// registry on. Chapters 7, 8 and 9 will insert their register_<chapter>() calls here.
+// registry on (from chapter 9's register_cuda, which calls chapter 8's register_simd, ...).
 #include "llm/loading/register.h"
 
-#include "llm/quant/quant.h"
+#include "llm/cuda/register.h"
 
 namespace llm {
 
 void register_loading(Registry& r) {
-  register_quant(r);
+  register_cuda(r);
 }
 
 }  // namespace llm

@@ -1,0 +1,209 @@
+// register_simd: the chain so far, then chapter 8's variants with their CPU checks.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "llm/config/error.h"
+#include "llm/batching/register.h"
+#include "llm/quant/codecs.h"
+#include "llm/quant/quant_type.h"
+#include "llm/simd/cpu_features.h"
+#include "llm/simd/simd.h"
+#include "matmul_packed.h"
+
+namespace llm {
+namespace simd {
+namespace {
+
+using PackedLeaf = void (*)(const PackedMatrix&, const QuantizedRows&, int64_t, int64_t, float*,
+                            int64_t);
+using FloatLeaf = void (*)(int, const uint8_t*, size_t, int64_t, const float*, int64_t, int64_t,
+                           int64_t, float*, int64_t);
+
+// ---- matmuls --------------------------------------------------------------------------------
+// One parallel region per call: each thread quantizes its share of the activation rows, all
+// meet at one barrier, then each takes its share of every weight's row groups.
+template <PackedLeaf Leaf>
+bool run_packed(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
+  const int64_t cols = jobs.front().w->tensor.cols();
+  QuantizedRows layout;
+  if (!quantize_rows(ctx, x, n, cols, -1, 1, layout)) return false;
+  for (const MatmulJob& j : jobs)
+    if (!j.w->packed || j.w->tensor.cols() != cols) return false;
+  ctx.parallel([&](int t, int nt) {
+    QuantizedRows q;
+    quantize_rows(ctx, x, n, cols, t, nt, q);
+    ctx.barrier();
+    for (const MatmulJob& j : jobs) {
+      const PackedMatrix& m = packed_matrix(*j.w);
+      const Range g = split_range(m.groups, nt, t);
+      if (g.begin < g.end) Leaf(m, q, g.begin, g.end, j.y, m.rows);
+    }
+  });
+  return true;
+}
+
+template <FloatLeaf Leaf>
+bool run_float(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
+  ctx.parallel([&](int t, int nt) {
+    for (const MatmulJob& j : jobs) {
+      const Tensor& w = j.w->tensor;
+      const int dtype = w.dtype() == DType::F32 ? 0 : w.dtype() == DType::F16 ? 1 : 2;
+      const Range r = split_range(w.rows(), nt, t);
+      if (r.begin < r.end)
+        Leaf(dtype, reinterpret_cast<const uint8_t*>(w.data()), w.row_stride(), w.cols(), x, n,
+             r.begin, r.end, j.y, w.rows());
+    }
+  });
+  return true;
+}
+
+// The reference dot products of chapter 6 over threads: rows split, activations quantized once
+// (by the reference's own quantizer, so each row's result equals the reference's exactly).
+template <int kTypeIndex>
+bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
+  const QuantType& qt = quant_types()[kTypeIndex];
+  const int64_t cols = jobs.front().w->tensor.cols();
+  const size_t row_q = row_bytes(qt.activation, cols);
+  if (cols % dtype_layout(qt.weight).block_size != 0 || row_q * static_cast<size_t>(n) > ctx.shared_bytes)
+    return false;
+  ctx.parallel([&](int t, int nt) {
+    const Range mine = split_range(n, nt, t);
+    for (int64_t i = mine.begin; i < mine.end; ++i)
+      qt.quantize_activation(x + i * cols, ctx.shared + static_cast<size_t>(i) * row_q, cols);
+    ctx.barrier();
+    for (const MatmulJob& j : jobs) {
+      const Tensor& w = j.w->tensor;
+      const VecDotFn dot = qt.vec_dot_repacked && w.rows() % 8 == 0 ? qt.vec_dot_repacked : qt.vec_dot;
+      const Range r = split_range(w.rows(), nt, t);
+      for (int64_t row = r.begin; row < r.end; ++row)
+        for (int i = 0; i < n; ++i)
+          j.y[i * w.rows() + row] = dot(w.row(row), ctx.shared + static_cast<size_t>(i) * row_q, cols);
+    }
+  });
+  return true;
+}
+
+// ---- row-wise ops: a decoded token's rows are too short to split; a prompt's are split --------
+template <class F>
+void over_rows(const ExecContext& ctx, int rows, F&& f) {
+  if (rows < 4 || ctx.threads() == 1) {
+    f(0, rows);
+    return;
+  }
+  ctx.parallel([&](int t, int nt) {
+    const Range r = split_range(rows, nt, t);
+    if (r.begin < r.end) f(r.begin, r.end);
+  });
+}
+
+bool rmsnorm_avx512_op(const ExecContext& ctx, const float* x, const float* weight, int rows,
+                       int dim, float eps, float* out) {
+  over_rows(ctx, rows, [&](int64_t a, int64_t b) { rmsnorm_avx512(x, weight, a, b, dim, eps, out); });
+  return true;
+}
+bool silu_mul_avx512_op(const ExecContext& ctx, float* gate, const float* up, int rows, int dim) {
+  over_rows(ctx, rows, [&](int64_t a, int64_t b) {
+    silu_mul_avx512(gate + a * dim, up + a * dim, (b - a) * dim);
+  });
+  return true;
+}
+bool add_avx512_op(const ExecContext& ctx, float* acc, const float* x, int rows, int dim) {
+  over_rows(ctx, rows, [&](int64_t a, int64_t b) { add_avx512(acc + a * dim, x + a * dim, (b - a) * dim); });
+  return true;
+}
+
+// ---- attention: work items are (token, KV head, chunk of up to 4 of its query heads) ---------
+bool attention_avx512_op(const ExecContext& ctx, const float* q, const AttentionJob* jobs, int n,
+                         const AttentionShape& s, float* out) {
+  const int hd = s.head_dim;
+  if (hd % 16 != 0 || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0) return false;
+  int max_keys = 0;
+  for (int i = 0; i < n; ++i) {
+    int held = 0;
+    for (const KvBlock& b : jobs[i].blocks) {
+      if (b.dtype != DType::F16 && b.dtype != DType::F32) return false;
+      held += b.n_tokens;
+    }
+    if (jobs[i].n_keys <= 0 || held < jobs[i].n_keys) return false;
+    max_keys = std::max(max_keys, jobs[i].n_keys);
+  }
+  if (static_cast<size_t>(max_keys) * 4 * sizeof(float) > ctx.scratch_bytes) return false;
+  const int group = s.n_heads / s.n_kv_heads;
+  const int chunks = (group + 3) / 4;
+  const int items = n * s.n_kv_heads * chunks;
+  const int qd = s.n_heads * hd;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  ctx.parallel([&](int t, int nt) {
+    auto* scores = reinterpret_cast<float*>(ctx.thread_scratch(t));
+    for (int item = t; item < items; item += nt) {  // interleaved: a prompt's long and short rows mix
+      const int i = item / (s.n_kv_heads * chunks);
+      const int g = item / chunks % s.n_kv_heads;
+      const int h0 = g * group + item % chunks * 4;
+      const int nh = std::min(4, (g + 1) * group - h0);
+      const int n_keys = jobs[i].n_keys;
+      const float* qi = q + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
+      float* oi = out + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
+      std::memset(oi, 0, sizeof(float) * static_cast<size_t>(nh * hd));
+      int at = 0;
+      for (const KvBlock& b : jobs[i].blocks) {
+        if (at >= n_keys) break;
+        const int rows = std::min(b.n_tokens, n_keys - at);
+        attn_scores_avx512(qi, nh, hd, b.k, rows, b.row_stride, g * hd, b.dtype == DType::F16,
+                           scale, scores + at, n_keys);
+        at += rows;
+      }
+      softmax_rows_avx512(scores, nh, n_keys, n_keys);
+      at = 0;
+      for (const KvBlock& b : jobs[i].blocks) {
+        if (at >= n_keys) break;
+        const int rows = std::min(b.n_tokens, n_keys - at);
+        attn_values_avx512(scores + at, nh, n_keys, b.v, rows, b.row_stride, g * hd,
+                           b.dtype == DType::F16, hd, oi, hd);
+        at += rows;
+      }
+    }
+  });
+  return true;
+}
+
+bool avx512() { return cpu_features().has_avx512(); }
+bool avx2() { return cpu_features().has_avx2(); }
+
+}  // namespace
+}  // namespace simd
+
+void register_simd(Registry& r) {
+  register_batching(r);
+  using namespace simd;
+  const auto packed = [&](const char* type, const char* variant, bool (*avail)(), MatmulKernel k,
+                          const char* doc) { r.add({std::string("matmul/") + type, variant, 10, avail, k, doc}); };
+  packed("q4_0", "avx512_vnni", &avx512,
+         {&run_packed<&matmul_packed_avx512>, &prepare_packed<PackedType::Q4_0>},
+         "16-row groups, vpdpbusd, threads over groups");
+  packed("q4_1", "avx512_vnni", &avx512,
+         {&run_packed<&matmul_packed_avx512>, &prepare_packed<PackedType::Q4_1>},
+         "16-row groups, vpdpbusd, min term from activation block sums");
+  packed("q8_0", "avx512_vnni", &avx512,
+         {&run_packed<&matmul_packed_avx512>, &prepare_packed<PackedType::Q8_0>},
+         "16-row groups, vpdpbusd on w+128, corrected by 128·Σx");
+  r.add({"matmul/q4_k", "threaded", 5, {}, MatmulKernel{&run_threaded<3>, nullptr},
+         "reference dot products, threads over rows"});
+  r.add({"matmul/q6_k", "threaded", 5, {}, MatmulKernel{&run_threaded<4>, nullptr},
+         "reference dot products, threads over rows"});
+  for (const char* t : {"f32", "f16", "bf16"})
+    r.add({std::string("matmul/") + t, "avx512", 10, &avx512,
+           MatmulKernel{&run_float<&matmul_float_avx512>, nullptr},
+           "widened in registers, 4 tokens per weight row load"});
+  r.add({"rmsnorm", "avx512", 10, &avx512, RmsNormFn{&rmsnorm_avx512_op}, "16 lanes, float sums"});
+  r.add({"silu_mul", "avx512", 10, &avx512, SiluMulFn{&silu_mul_avx512_op},
+         "16 lanes of the polynomial exp"});
+  r.add({"add", "avx512", 10, &avx512, AddFn{&add_avx512_op}, "16 lanes"});
+  r.add({"attention", "avx512", 10, &avx512, AttentionBatchFn{&attention_avx512_op},
+         "GQA heads share each key load; threads over tokens x KV heads"});
+  (void)&avx2;
+}
+
+}  // namespace llm

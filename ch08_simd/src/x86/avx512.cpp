@@ -1,0 +1,323 @@
+// AVX-512 (F, BW, VL, VNNI) leaf kernels. Compiled with -mavx512f -mavx512bw -mavx512vl
+// -mavx512vnni -mfma -mf16c; called only when cpu_features().has_avx512().
+#include <immintrin.h>
+
+#include "leaf_kernels.h"
+
+namespace llm::simd {
+namespace {
+
+// ---- quantized matmul over packed row groups -------------------------------------------------
+// One VNNI instruction (vpdpbusd) multiplies 64 unsigned bytes by 64 signed bytes and adds each
+// run of four products into a 32-bit lane: lane r gets 4 weights of row r times the same 4
+// activations (broadcast). Eight of them cover a 32-value block for 16 rows at once.
+
+inline __m512i bcast4(const int8_t* p) {  // 4 activation bytes into every lane
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// Integer block sums for 16 rows and one token: Σ_j u_j · x_j, u the unsigned weight bytes.
+template <PackedType P>
+inline __m512i block_dot(const __m512i* u, const int8_t* xq) {
+  if constexpr (P == PackedType::Q8_0) {
+    __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+    for (int k = 0; k < 8; k += 2) {
+      a = _mm512_dpbusd_epi32(a, u[k], bcast4(xq + 4 * k));
+      b = _mm512_dpbusd_epi32(b, u[k + 1], bcast4(xq + 4 * k + 4));
+    }
+    return _mm512_add_epi32(a, b);
+  } else {
+    // u[0..3]: low nibbles = values 4k..4k+3; u[4..7]: high nibbles = values 16+4k..
+    __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) {
+      a = _mm512_dpbusd_epi32(a, u[k], bcast4(xq + 4 * k));
+      b = _mm512_dpbusd_epi32(b, u[k + 4], bcast4(xq + 16 + 4 * k));
+    }
+    return _mm512_add_epi32(a, b);
+  }
+}
+
+// T tokens (1..4) against one group of 16 rows: each weight block is loaded and unpacked once
+// and meets all T activation rows while in registers. Per row and token the sum runs block by
+// block, acc = fma(float(isum), d_w·d_x, acc) (and Q4_1's Σ m·s beside it), whatever T is: a
+// token's result does not depend on which tokens share its batch.
+template <PackedType P, int T>
+void group_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int64_t t0,
+                  float* y, int64_t ldy) {
+  const uint8_t* base = w.data + static_cast<size_t>(g) * w.group_bytes();
+  const int64_t nb = w.blocks;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  __m512 acc[T], accm[T];
+  for (int t = 0; t < T; ++t) acc[t] = accm[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = base + static_cast<size_t>(b) * w.block_bytes;
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
+    __m512 mw = _mm512_setzero_ps();
+    const uint8_t* qs = blk + 32;
+    if constexpr (P == PackedType::Q4_1) {
+      mw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 32)));
+      qs = blk + 64;
+    }
+    __m512i u[8];
+    if constexpr (P == PackedType::Q8_0) {
+      const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));  // s8 → u8: w + 128
+      for (int k = 0; k < 8; ++k) u[k] = _mm512_xor_si512(_mm512_loadu_si512(qs + 64 * k), flip);
+    } else {
+      for (int k = 0; k < 4; ++k) {
+        const __m512i q = _mm512_loadu_si512(qs + 64 * k);
+        u[k] = _mm512_and_si512(q, low4);
+        u[k + 4] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const int64_t row = (t0 + t) * nb + b;
+      __m512i isum = block_dot<P>(u, x.qs + row * 32);
+      if constexpr (P == PackedType::Q4_0)
+        isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(8 * x.sum[row]));
+      if constexpr (P == PackedType::Q8_0)
+        isum = _mm512_sub_epi32(isum, _mm512_set1_epi32(128 * x.sum[row]));
+      const __m512 dd = _mm512_mul_ps(dw, _mm512_set1_ps(x.d[row]));
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), dd, acc[t]);
+      if constexpr (P == PackedType::Q4_1)
+        accm[t] = _mm512_add_ps(accm[t], _mm512_mul_ps(mw, _mm512_set1_ps(x.s[row])));
+    }
+  }
+  const int64_t live = w.rows - g * kGroupRows;
+  const __mmask16 mask = live >= 16 ? static_cast<__mmask16>(0xFFFF)
+                                    : static_cast<__mmask16>((1u << live) - 1u);
+  for (int t = 0; t < T; ++t) {
+    const __m512 r = P == PackedType::Q4_1 ? _mm512_add_ps(acc[t], accm[t]) : acc[t];
+    _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * kGroupRows, mask, r);
+  }
+}
+
+template <PackedType P>
+void matmul_packed(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
+                   float* y, int64_t ldy) {
+  for (int64_t g = g0; g < g1; ++g) {
+    int64_t t = 0;
+    for (; t + 4 <= x.n; t += 4) group_tokens<P, 4>(w, x, g, t, y, ldy);
+    switch (x.n - t) {
+      case 3: group_tokens<P, 3>(w, x, g, t, y, ldy); break;
+      case 2: group_tokens<P, 2>(w, x, g, t, y, ldy); break;
+      case 1: group_tokens<P, 1>(w, x, g, t, y, ldy); break;
+      default: break;
+    }
+  }
+}
+
+// ---- float weights ----------------------------------------------------------------------------
+inline __m512 load16(int dtype, const uint8_t* p) {
+  if (dtype == 0) return _mm512_loadu_ps(p);
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  if (dtype == 1) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline __m512 load16_masked(int dtype, const uint8_t* p, int count) {
+  const __mmask16 m = static_cast<__mmask16>((1u << count) - 1u);
+  if (dtype == 0) return _mm512_maskz_loadu_ps(m, p);
+  const __m256i h = _mm256_maskz_loadu_epi16(m, p);
+  if (dtype == 1) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+template <int T>
+void float_rows(int dtype, const uint8_t* wr, int64_t cols, const float* x, int64_t t0,
+                float* y, int64_t ldy, int64_t r) {
+  const size_t esz = dtype == 0 ? 4 : 2;
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  int64_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    const __m512 wv = load16(dtype, wr + static_cast<size_t>(c) * esz);
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + (t0 + t) * cols + c), acc[t]);
+  }
+  if (c < cols) {
+    const int rest = static_cast<int>(cols - c);
+    const __mmask16 m = static_cast<__mmask16>((1u << rest) - 1u);
+    const __m512 wv = load16_masked(dtype, wr + static_cast<size_t>(c) * esz, rest);
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, x + (t0 + t) * cols + c), acc[t]);
+  }
+  for (int t = 0; t < T; ++t) y[(t0 + t) * ldy + r] = _mm512_reduce_add_ps(acc[t]);
+}
+
+// ---- e^x, lane for lane the polynomial of chapter 3's exp_approx (ggml_v_expf) ----------------
+inline __m512 exp16(__m512 x) {
+  const __m512 shift = _mm512_set1_ps(0x1.8p23f);
+  const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), shift);
+  const __m512 n = _mm512_sub_ps(z, shift);
+  const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                                    _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+  const __m512i e = _mm512_slli_epi32(_mm512_castps_si512(z), 23);
+  const __m512 k = _mm512_castsi512_ps(_mm512_add_epi32(e, _mm512_castps_si512(_mm512_set1_ps(1))));
+  const __m512 u = _mm512_mul_ps(b, b);
+  const __m512 j = _mm512_fmadd_ps(
+      _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b,
+                                      _mm512_set1_ps(0x1.573e2ep-5f)),
+                      u,
+                      _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b,
+                                      _mm512_set1_ps(0x1.fffdb6p-2f))),
+      u, _mm512_mul_ps(_mm512_set1_ps(0x1.ffffecp-1f), b));
+  const __m512 absn = _mm512_abs_ps(n);
+  const __mmask16 big = _mm512_cmp_ps_mask(absn, _mm512_set1_ps(126.0f), _CMP_GT_OQ);
+  __m512 r = _mm512_fmadd_ps(j, k, k);
+  if (big) {  // near or past the float range: two-step scaling, or saturation
+    const __mmask16 neg = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+    const __m512i g = _mm512_maskz_mov_epi32(neg, _mm512_set1_epi32(static_cast<int>(0x82000000u)));
+    const __m512 s1 = _mm512_castsi512_ps(_mm512_add_epi32(g, _mm512_set1_epi32(0x7f000000)));
+    const __m512 s2 = _mm512_castsi512_ps(_mm512_sub_epi32(e, g));
+    const __m512 scaled = _mm512_mul_ps(_mm512_fmadd_ps(s2, j, s2), s1);
+    const __mmask16 huge = _mm512_cmp_ps_mask(absn, _mm512_set1_ps(192.0f), _CMP_GT_OQ);
+    r = _mm512_mask_mov_ps(r, big, scaled);
+    r = _mm512_mask_mov_ps(r, huge, _mm512_mul_ps(s1, s1));
+  }
+  return r;
+}
+
+inline __m512 load_kv16(const void* base, size_t elem, bool f16) {
+  if (f16)
+    return _mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + elem)));
+  return _mm512_loadu_ps(static_cast<const float*>(base) + elem);
+}
+
+}  // namespace
+
+void matmul_packed_avx512(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
+                          float* y, int64_t ldy) {
+  switch (w.type) {
+    case PackedType::Q4_0: matmul_packed<PackedType::Q4_0>(w, x, g0, g1, y, ldy); break;
+    case PackedType::Q4_1: matmul_packed<PackedType::Q4_1>(w, x, g0, g1, y, ldy); break;
+    case PackedType::Q8_0: matmul_packed<PackedType::Q8_0>(w, x, g0, g1, y, ldy); break;
+  }
+}
+
+void matmul_float_avx512(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
+                         const float* x, int64_t n, int64_t r0, int64_t r1, float* y,
+                         int64_t ldy) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* wr = w + static_cast<size_t>(r) * row_stride;
+    int64_t t = 0;
+    for (; t + 4 <= n; t += 4) float_rows<4>(dtype, wr, cols, x, t, y, ldy, r);
+    for (; t < n; ++t) float_rows<1>(dtype, wr, cols, x, t, y, ldy, r);
+  }
+}
+
+void rmsnorm_avx512(const float* x, const float* weight, int64_t r0, int64_t r1, int64_t dim,
+                    float eps, float* out) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* xr = x + r * dim;
+    float* o = out + r * dim;
+    __m512 ss = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+      const __m512 v = _mm512_loadu_ps(xr + i);
+      ss = _mm512_fmadd_ps(v, v, ss);
+    }
+    float sum = _mm512_reduce_add_ps(ss);
+    for (int64_t j = i; j < dim; ++j) sum += xr[j] * xr[j];
+    const float scale = 1.0f / __builtin_sqrtf(sum / static_cast<float>(dim) + eps);
+    const __m512 s = _mm512_set1_ps(scale);
+    for (i = 0; i + 16 <= dim; i += 16)
+      _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(xr + i), s),
+                                            _mm512_loadu_ps(weight + i)));
+    for (; i < dim; ++i) o[i] = xr[i] * scale * weight[i];
+  }
+}
+
+void silu_mul_avx512(float* gate, const float* up, int64_t count) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m512 g = _mm512_loadu_ps(gate + i);
+    const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+  }
+  if (i < count) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (count - i)) - 1u);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
+void add_avx512(float* acc, const float* x, int64_t count) {
+  int64_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    _mm512_storeu_ps(acc + i, _mm512_add_ps(_mm512_loadu_ps(acc + i), _mm512_loadu_ps(x + i)));
+  for (; i < count; ++i) acc[i] += x[i];
+}
+
+void attn_scores_avx512(const float* q, int nh, int head_dim, const void* k, int rows,
+                        int row_stride, int head, bool kv_f16, float scale, float* scores,
+                        int ld_scores) {
+  for (int j = 0; j < rows; ++j) {
+    const size_t row = static_cast<size_t>(j) * row_stride + head;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    for (int c = 0; c < head_dim; c += 16) {
+      const __m512 kv = load_kv16(k, row + c, kv_f16);
+      for (int h = 0; h < nh; ++h)
+        acc[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * head_dim + c), kv, acc[h]);
+    }
+    for (int h = 0; h < nh; ++h) scores[h * ld_scores + j] = _mm512_reduce_add_ps(acc[h]) * scale;
+  }
+}
+
+void softmax_rows_avx512(float* p, int nh, int n, int ld) {
+  for (int h = 0; h < nh; ++h) {
+    float* r = p + h * ld;
+    __m512 mx = _mm512_set1_ps(-__builtin_inff());
+    int i = 0;
+    for (; i + 16 <= n; i += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(r + i));
+    float m = _mm512_reduce_max_ps(mx);
+    for (int j = i; j < n; ++j) m = r[j] > m ? r[j] : m;
+    const __m512 vm = _mm512_set1_ps(m);
+    __m512 sum = _mm512_setzero_ps();
+    for (i = 0; i + 16 <= n; i += 16) {
+      const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(r + i), vm));
+      _mm512_storeu_ps(r + i, e);
+      sum = _mm512_add_ps(sum, e);
+    }
+    if (i < n) {
+      const __mmask16 msk = static_cast<__mmask16>((1u << (n - i)) - 1u);
+      const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, r + i), vm));
+      _mm512_mask_storeu_ps(r + i, msk, e);
+      sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(msk, e));
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(r + i, _mm512_mul_ps(_mm512_loadu_ps(r + i), inv));
+    const float invs = _mm512_cvtss_f32(inv);
+    for (; i < n; ++i) r[i] *= invs;
+  }
+}
+
+void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows,
+                        int row_stride, int head, bool kv_f16, int head_dim, float* out,
+                        int ld_out) {
+  for (int c0 = 0; c0 < head_dim; c0 += 64) {
+    const int nv = (head_dim - c0) >= 64 ? 4 : (head_dim - c0) / 16;
+    __m512 acc[4][4];
+    for (int h = 0; h < 4; ++h)
+      for (int k = 0; k < 4; ++k) acc[h][k] = _mm512_setzero_ps();
+    for (int j = 0; j < rows; ++j) {
+      const size_t row = static_cast<size_t>(j) * row_stride + head + c0;
+      for (int k = 0; k < nv; ++k) {
+        const __m512 vv = load_kv16(v, row + 16 * k, kv_f16);
+        for (int h = 0; h < nh; ++h)
+          acc[h][k] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * ld_p + j]), vv, acc[h][k]);
+      }
+    }
+    for (int h = 0; h < nh; ++h)
+      for (int k = 0; k < nv; ++k) {
+        float* o = out + h * ld_out + c0 + 16 * k;
+        _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[h][k]));
+      }
+  }
+}
+
+}  // namespace llm::simd
