@@ -14,6 +14,7 @@ extern const Command kGenerate;
 extern const Command kPerplexity;
 extern const Command kTokenize;
 extern const Command kDetokenize;
+extern const Command kBench;
 }  // namespace llm::cli
 
 namespace {
@@ -22,7 +23,7 @@ using llm::cli::Command;
 
 const Command* const kCommands[] = {
     &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,
-    &llm::cli::kQuantize, &llm::cli::kTokenize,   &llm::cli::kDetokenize,
+    &llm::cli::kQuantize, &llm::cli::kTokenize,   &llm::cli::kDetokenize, &llm::cli::kBench,
 };
 
 void usage() {

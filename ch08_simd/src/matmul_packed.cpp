@@ -87,7 +87,7 @@ template bool prepare_packed<PackedType::Q4_1>(const Tensor&, PreparedWeight&);
 template bool prepare_packed<PackedType::Q8_0>(const Tensor&, PreparedWeight&);
 
 bool quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, int t, int nt,
-                   QuantizedRows& out) {
+                   QuantizedRows& out, bool vector) {
   // Layout in ctx.shared: qs [n][cols], then d, s, sum [n][blocks] (each 64-byte aligned).
   const int64_t nb = cols / kQK;
   const auto align = [](size_t v) { return (v + 63) / 64 * 64; };
@@ -104,8 +104,12 @@ bool quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, 
   if (t < 0) return true;  // only the layout
   // Chapter 6's x86 activation quantizer, so the codes equal the reference path's; then
   // unpacked for SIMD (scales widened, block sums kept).
-  auto* tmp = reinterpret_cast<block_q8_1*>(ctx.thread_scratch(t));
   const Range mine = split_range(n, nt, t);
+  if (vector) {
+    quantize_rows_avx512(x, mine.begin, mine.end, cols, qs, d, s, sum);
+    return true;
+  }
+  auto* tmp = reinterpret_cast<block_q8_1*>(ctx.thread_scratch(t));
   for (int64_t i = mine.begin; i < mine.end; ++i) {
     quantize_activation_q8_1(x + i * cols, tmp, cols);
     for (int64_t b = 0; b < nb; ++b) {

@@ -12,8 +12,9 @@ template <PackedType P>
 bool prepare_packed(const Tensor& w, PreparedWeight& out);
 
 // Quantizes rows [split of n for thread t of nt] of x into ctx.shared and describes the whole
-// layout in `out` (t < 0: only the layout). False when the scratch is too small.
+// layout in `out` (t < 0: only the layout). False when the scratch is too small. `vector`:
+// with the AVX-512 quantizer (the same codes), else chapter 6's scalar one.
 bool quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, int t, int nt,
-                   QuantizedRows& out);
+                   QuantizedRows& out, bool vector);
 
 }  // namespace llm::simd

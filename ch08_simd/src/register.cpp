@@ -25,16 +25,16 @@ using FloatLeaf = void (*)(int, const uint8_t*, size_t, int64_t, const float*, i
 // ---- matmuls --------------------------------------------------------------------------------
 // One parallel region per call: each thread quantizes its share of the activation rows, all
 // meet at one barrier, then each takes its share of every weight's row groups.
-template <PackedLeaf Leaf>
+template <PackedLeaf Leaf, bool kVectorQuantizer>
 bool run_packed(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
   const int64_t cols = jobs.front().w->tensor.cols();
   QuantizedRows layout;
-  if (!quantize_rows(ctx, x, n, cols, -1, 1, layout)) return false;
+  if (!quantize_rows(ctx, x, n, cols, -1, 1, layout, kVectorQuantizer)) return false;
   for (const MatmulJob& j : jobs)
     if (!j.w->packed || j.w->tensor.cols() != cols) return false;
   ctx.parallel([&](int t, int nt) {
     QuantizedRows q;
-    quantize_rows(ctx, x, n, cols, t, nt, q);
+    quantize_rows(ctx, x, n, cols, t, nt, q, kVectorQuantizer);
     ctx.barrier();
     for (const MatmulJob& j : jobs) {
       const PackedMatrix& m = packed_matrix(*j.w);
@@ -181,13 +181,13 @@ void register_simd(Registry& r) {
   const auto packed = [&](const char* type, const char* variant, bool (*avail)(), MatmulKernel k,
                           const char* doc) { r.add({std::string("matmul/") + type, variant, 10, avail, k, doc}); };
   packed("q4_0", "avx512_vnni", &avx512,
-         {&run_packed<&matmul_packed_avx512>, &prepare_packed<PackedType::Q4_0>},
+         {&run_packed<&matmul_packed_avx512, true>, &prepare_packed<PackedType::Q4_0>},
          "16-row groups, vpdpbusd, threads over groups");
   packed("q4_1", "avx512_vnni", &avx512,
-         {&run_packed<&matmul_packed_avx512>, &prepare_packed<PackedType::Q4_1>},
+         {&run_packed<&matmul_packed_avx512, true>, &prepare_packed<PackedType::Q4_1>},
          "16-row groups, vpdpbusd, min term from activation block sums");
   packed("q8_0", "avx512_vnni", &avx512,
-         {&run_packed<&matmul_packed_avx512>, &prepare_packed<PackedType::Q8_0>},
+         {&run_packed<&matmul_packed_avx512, true>, &prepare_packed<PackedType::Q8_0>},
          "16-row groups, vpdpbusd on w+128, corrected by 128·Σx");
   r.add({"matmul/q4_k", "threaded", 5, {}, MatmulKernel{&run_threaded<3>, nullptr},
          "reference dot products, threads over rows"});

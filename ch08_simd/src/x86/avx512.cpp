@@ -53,6 +53,12 @@ void group_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int6
   for (int t = 0; t < T; ++t) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * w.block_bytes;
+    // The groups stream from L3 or DRAM: ask for the bytes a few blocks ahead.
+    _mm_prefetch(reinterpret_cast<const char*>(blk) + 2048, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk) + 2048 + 64, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk) + 2048 + 128, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk) + 2048 + 192, _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(blk) + 2048 + 256, _MM_HINT_T0);
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
     __m512 mw = _mm512_setzero_ps();
     const uint8_t* qs = blk + 32;
@@ -207,6 +213,47 @@ void matmul_float_avx512(int dtype, const uint8_t* w, size_t row_stride, int64_t
   }
 }
 
+double read_sum_avx512(const float* p, int64_t n) {
+  __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    a = _mm512_add_ps(a, _mm512_load_ps(p + i));
+    b = _mm512_add_ps(b, _mm512_load_ps(p + i + 16));
+    c = _mm512_add_ps(c, _mm512_load_ps(p + i + 32));
+    d = _mm512_add_ps(d, _mm512_load_ps(p + i + 48));
+  }
+  double s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+void quantize_rows_avx512(const float* x, int64_t r0, int64_t r1, int64_t cols, int8_t* qs,
+                          float* d, float* s, int32_t* sum) {
+  // Chapter 6's quantize_activation_q8_1, 32 values at a time: d = amax/127 kept in fp16,
+  // q = x·(127/amax) rounded half to even, s = d·Σq through fp16.
+  const int64_t nb = cols / 32;
+  for (int64_t r = r0; r < r1; ++r)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xb = x + r * cols + b * 32;
+      const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
+      const float amax = _mm512_reduce_max_ps(
+          _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+      const float dd = amax / 127.f;
+      const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+      const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
+      const __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, _mm512_set1_ps(id)));
+      const int64_t at = r * nb + b;
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + at * 32), _mm512_cvtepi32_epi8(q0));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + at * 32 + 16), _mm512_cvtepi32_epi8(q1));
+      const int total = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+      const __m128i dh = _mm_cvtps_ph(_mm_set_ss(dd), _MM_FROUND_TO_NEAREST_INT);
+      const __m128i sh = _mm_cvtps_ph(_mm_set_ss(static_cast<float>(total) * dd), _MM_FROUND_TO_NEAREST_INT);
+      d[at] = _mm_cvtss_f32(_mm_cvtph_ps(dh));
+      s[at] = _mm_cvtss_f32(_mm_cvtph_ps(sh));
+      sum[at] = total;
+    }
+}
+
 void rmsnorm_avx512(const float* x, const float* weight, int64_t r0, int64_t r1, int64_t dim,
                     float eps, float* out) {
   for (int64_t r = r0; r < r1; ++r) {
@@ -278,14 +325,19 @@ void softmax_rows_avx512(float* p, int nh, int n, int ld) {
     for (int j = i; j < n; ++j) m = r[j] > m ? r[j] : m;
     const __m512 vm = _mm512_set1_ps(m);
     __m512 sum = _mm512_setzero_ps();
+    // Weights below 2^-100 are set to 0: they add nothing, and as subnormals (after the
+    // division by the sum) they would cost a microcode assist per multiply downstream.
+    const __m512 tiny = _mm512_set1_ps(0x1p-100f);
     for (i = 0; i + 16 <= n; i += 16) {
-      const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(r + i), vm));
+      __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(r + i), vm));
+      e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, tiny, _CMP_GE_OQ), e);
       _mm512_storeu_ps(r + i, e);
       sum = _mm512_add_ps(sum, e);
     }
     if (i < n) {
       const __mmask16 msk = static_cast<__mmask16>((1u << (n - i)) - 1u);
-      const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, r + i), vm));
+      __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, r + i), vm));
+      e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, tiny, _CMP_GE_OQ), e);
       _mm512_mask_storeu_ps(r + i, msk, e);
       sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(msk, e));
     }

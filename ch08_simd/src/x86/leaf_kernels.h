@@ -44,6 +44,14 @@ void matmul_packed_avx512(const PackedMatrix& w, const QuantizedRows& x, int64_t
 void matmul_packed_avx2(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
                         float* y, int64_t ldy);
 
+// Σ of n floats, read with 512-bit loads (the roofline's streaming read).
+double read_sum_avx512(const float* p, int64_t n);
+
+// Quantizes rows [r0, r1) of x ([n][cols], cols a multiple of 32) into the QuantizedRows arrays:
+// the same codes and scales as chapter 6's quantize_activation_q8_1 (checked by the tests).
+void quantize_rows_avx512(const float* x, int64_t r0, int64_t r1, int64_t cols, int8_t* qs,
+                          float* d, float* s, int32_t* sum);
+
 // Float weights (dtype 0 = f32, 1 = f16, 2 = bf16), rows [r0, r1): y[t * ldy + r] = w[r] · x[t].
 void matmul_float_avx512(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
                          const float* x, int64_t n, int64_t r0, int64_t r1, float* y,

@@ -32,6 +32,7 @@ struct OpStats {
   std::string variant;  // the chosen variant
   uint64_t calls = 0;
   uint64_t fallbacks = 0;  // calls (or prepared weights, for matmuls) the reference ran instead
+  double seconds = 0;      // wall time spent in the op
 };
 
 class Backend {
@@ -104,6 +105,7 @@ class CpuBackend final : public Backend {
   enum OpId { kEmbed, kRmsNorm, kRope, kStoreKv, kAttention, kSiluMul, kAdd, kNumOps };
   struct Counter {
     uint64_t calls = 0, fallbacks = 0;
+    double seconds = 0;
   };
   template <class Fn, class... Args>
   void call(OpId id, const Op<Fn>& op, Args... args);

@@ -1,0 +1,200 @@
+// llm bench --ladder — the optimization ladder: one model through every step of the book.
+//
+//   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--json] [--plot F.png]
+//
+// Each rung runs a prompt of random token ids (as llama-bench does) and then greedy decoding,
+// and reports prompt tok/s (prefill), generation tok/s (decode), the ratio to the rung before,
+// and the share of the memory-bandwidth roofline measured in the same run: a streaming read of
+// a buffer the size of the model's weights with the same threads. Rungs:
+//   ch04  reference kernels, f32 weights, no KV cache (every step recomputes the sequence)
+//   ch05  reference kernels, f32 weights, KV cache
+//   ch06  reference kernels, the file's quantized weights
+//   ch08  SIMD kernels on one thread, then SIMD + threads
+// The slow rungs run a shorter prompt and fewer tokens and say so. Progress goes to stderr; the
+// table (or JSON) to stdout.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "args.h"
+#include "llm/loading/load_model.h"
+#include "llm/loading/register.h"
+#include "llm/quant/quant.h"
+#include "llm/simd/cpu_features.h"
+#include "llm/simd/roofline.h"
+#include "llm/transformer/generator.h"
+
+namespace llm::cli {
+namespace {
+
+struct Rung {
+  std::string name;
+  bool f32 = false;        // weights dequantized to f32 (the chapter 4 model)
+  bool kv_cache = true;
+  bool reference = false;  // the scalar reference kernels
+  int threads = 1;
+  int prompt = 512, gen = 128;
+  // results
+  double prompt_tok_s = 0, gen_tok_s = 0;
+};
+
+// The model with every weight dequantized to f32, as chapter 4 would load it.
+std::shared_ptr<Model> f32_model(const Model& m) {
+  TensorMap t = model_tensors(m);
+  for (auto& [name, tensor] : t)
+    if (tensor.dtype() != DType::F32) tensor = dequantize_tensor(tensor);
+  return std::make_shared<Model>(Model::from_tensors(m.config, t, "f32 copy"));
+}
+
+void run_rung(Rung& r, const Model& model, const Registry& reg) {
+  std::vector<int32_t> prompt(static_cast<size_t>(r.prompt));
+  std::mt19937 rng(42);
+  for (int32_t& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(model.config.vocab_size));
+  std::map<std::string, std::string> overrides;
+  if (r.reference) overrides["*"] = "ref";
+  CpuBackend backend(Kernels::select(reg, overrides), r.threads);
+  ScratchKvCache cache(model.config, 1, r.prompt + r.gen + 1);
+  Transformer tr(model, backend, cache, std::max(r.prompt, 1));
+  GenerateOptions opt;
+  opt.max_tokens = r.gen + 1;  // gen forwards after the prompt's
+  opt.sampler.temperature = 0;
+  opt.use_kv_cache = r.kv_cache;
+  const GenerateResult res = generate(tr, nullptr, prompt, opt);
+  r.prompt_tok_s = res.prompt_seconds > 0 ? r.prompt / res.prompt_seconds : 0;
+  r.gen_tok_s = res.gen_seconds > 0 ? r.gen / res.gen_seconds : 0;
+}
+
+bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std::string& path,
+                const std::string& title) {
+  const std::string dat = path + ".dat", gp = path + ".gp";
+  if (FILE* f = std::fopen(dat.c_str(), "w")) {
+    for (const Rung& r : rungs)
+      std::fprintf(f, "\"%s\" %.3f %.3f\n", r.name.c_str(), r.prompt_tok_s, r.gen_tok_s);
+    std::fclose(f);
+  } else {
+    return false;
+  }
+  if (FILE* f = std::fopen(gp.c_str(), "w")) {
+    std::fprintf(f,
+                 "set terminal pngcairo size 1100,600 noenhanced\nset output '%s'\n"
+                 "set title '%s'\nset style data histograms\nset style histogram clustered\n"
+                 "set style fill solid 0.8 border -1\nset logscale y\nset ylabel 'tokens/s (log)'\n"
+                 "set xtics rotate by -20\nset grid ytics\nset key top left\n"
+                 "plot '%s' using 2:xtic(1) title 'prompt (prefill)', '' using 3 title "
+                 "'generation (decode)', %.3f with lines dt 2 lw 2 title 'decode roofline'\n",
+                 path.c_str(), title.c_str(), dat.c_str(), roof.tokens_per_s());
+    std::fclose(f);
+  } else {
+    return false;
+  }
+  const int rc = std::system(("gnuplot '" + gp + "'").c_str());
+  std::remove(dat.c_str());
+  std::remove(gp.c_str());
+  return rc == 0;
+}
+
+int run_bench(Args& args) {
+  const bool ladder = args.has("--ladder");
+  const std::string path = args.required("--model");
+  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const int n_prompt = args.get_int("--prompt", args.get_int("-p", 512));
+  const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
+  const bool json = args.has("--json");
+  const auto plot = args.value("--plot");
+  args.finish();
+  if (!ladder) throw Error("give --ladder (the only benchmark so far)");
+  if (threads < 1 || n_prompt < 1 || n_gen < 1)
+    throw Error("--threads, --prompt and --gen must be positive");
+
+  LoadedModel lm = load_model(path);
+  const Model& model = *lm.model;
+  if (n_prompt + n_gen + 1 > model.config.max_seq_len)
+    throw Error("--prompt + --gen exceed the model's context of " +
+                std::to_string(model.config.max_seq_len));
+  Registry reg;
+  register_loading(reg);
+
+  // The slow rungs take a shorter run: the scalar reference decodes a few tokens a second.
+  const int short_prompt = std::min(n_prompt, 64), short_gen = std::min(n_gen, 16);
+  std::vector<Rung> rungs = {
+      {"ch04 reference f32, no KV cache", true, false, true, 1, std::min(n_prompt, 16),
+       std::min(n_gen, 8)},
+      {"ch05 reference f32 + KV cache", true, true, true, 1, short_prompt, short_gen},
+      {"ch06 quantized reference", false, true, true, 1, short_prompt, short_gen},
+      {"ch08 SIMD, 1 thread", false, true, false, 1, n_prompt, n_gen},
+      {"ch08 SIMD + " + std::to_string(threads) + " threads", false, true, false, threads,
+       n_prompt, n_gen},
+  };
+  if (threads == 1) rungs.pop_back();
+  std::shared_ptr<Model> f32;
+  for (Rung& r : rungs) {
+    std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt, r.gen);
+    const Model* m = &model;
+    if (r.f32) {
+      if (!f32) f32 = f32_model(model);
+      m = f32.get();
+    }
+    run_rung(r, *m, reg);
+    std::fprintf(stderr, "bench:   prompt %.1f tok/s, generation %.1f tok/s\n", r.prompt_tok_s,
+                 r.gen_tok_s);
+  }
+
+  ThreadPool pool(threads);
+  Roofline roof;
+  roof.bytes_per_token = model.weight_bytes();
+  roof.read_gb_per_s = measure_read_gb_per_s(roof.bytes_per_token, pool);
+
+  if (json) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["threads"] = threads;
+    j["cpu"] = cpu_features().brand;
+    for (const Rung& r : rungs)
+      j["rungs"].push_back({{"name", r.name},
+                            {"prompt_tokens", r.prompt},
+                            {"generated_tokens", r.gen},
+                            {"prompt_tokens_per_s", r.prompt_tok_s},
+                            {"generation_tokens_per_s", r.gen_tok_s},
+                            {"roofline_fraction", r.gen_tok_s / roof.tokens_per_s()}});
+    j["roofline"] = {{"bytes_per_token", roof.bytes_per_token},
+                     {"read_gb_per_s", roof.read_gb_per_s},
+                     {"tokens_per_s", roof.tokens_per_s()}};
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s, %d threads, %s\n", path.c_str(), threads, cpu_features().brand.c_str());
+    std::printf("roofline: %.1f MiB of weights per token at %.1f GB/s read = %.0f tok/s\n\n",
+                static_cast<double>(roof.bytes_per_token) / (1 << 20), roof.read_gb_per_s,
+                roof.tokens_per_s());
+    std::printf("%-36s %8s %12s %7s %8s %12s %7s %9s\n", "rung", "prompt", "prompt tok/s", "x",
+                "gen", "gen tok/s", "x", "roofline");
+    const Rung* prev = nullptr;
+    for (const Rung& r : rungs) {
+      std::printf("%-36s %8d %12.1f %7s %8d %12.1f %7s %8.1f%%\n", r.name.c_str(), r.prompt,
+                  r.prompt_tok_s,
+                  prev ? (std::to_string(r.prompt_tok_s / prev->prompt_tok_s).substr(0, 5) + "x").c_str() : "",
+                  r.gen, r.gen_tok_s,
+                  prev ? (std::to_string(r.gen_tok_s / prev->gen_tok_s).substr(0, 5) + "x").c_str() : "",
+                  100.0 * r.gen_tok_s / roof.tokens_per_s());
+      prev = &r;
+    }
+  }
+  if (plot && !write_plot(rungs, roof, *plot, path.substr(path.find_last_of('/') + 1) + ", " +
+                                                    std::to_string(threads) + " threads"))
+    throw Error("--plot: could not run gnuplot (install gnuplot-nox) to write " + *plot);
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kBench{"bench",
+                            "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
+                            "[--json] [--plot FILE.png]",
+                            &run_bench};
+
+}  // namespace llm::cli

@@ -1,0 +1,128 @@
+// Chapter 8's kernels side by side with their references, on a SmolLM2-135M-sized layer:
+// every registered variant of the matmuls (a decoded token, n = 1, and a prompt chunk, n = 64)
+// with GB/s of weights streamed, and of attention at several context lengths.
+//   build/release/bin/bench_ch08_kernels_bench [--benchmark_filter=q4_1]
+// LLMCPP_THREADS=N sets the thread pool (default 1: one core, kernel against kernel).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "llm/quant/quant.h"
+#include "llm/simd/simd.h"
+#include "llm/transformer/kernels.h"
+
+namespace {
+
+using namespace llm;
+
+int threads() {
+  const char* t = std::getenv("LLMCPP_THREADS");
+  return t ? std::max(1, std::atoi(t)) : 1;
+}
+
+std::vector<float> random_values(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+struct Context {
+  ThreadPool pool{threads()};
+  ScratchArena scratch, shared;
+  ExecContext ctx;
+  Context() {
+    ctx.pool = &pool;
+    ctx.scratch_bytes = 1 << 20;
+    ctx.scratch = scratch.reserve(ctx.scratch_bytes * static_cast<size_t>(pool.size()));
+    ctx.shared_bytes = 8 << 20;
+    ctx.shared = shared.reserve(ctx.shared_bytes);
+  }
+};
+Context& context() {
+  static Context c;
+  return c;
+}
+
+void register_matmuls(const Registry& r, DType type, int rows, int cols) {
+  const std::string name(dtype_name(type));
+  for (const KernelEntry* e : r.variants("matmul/" + name)) {
+    if (!e->usable()) continue;
+    const auto kernel = Registry::cast<MatmulKernel>(*e);
+    for (int n : {1, 64}) {
+      benchmark::RegisterBenchmark(
+          ("matmul/" + name + "/" + e->variant + "/n" + std::to_string(n)).c_str(),
+          [=](benchmark::State& state) {
+            auto w = std::make_shared<PreparedWeight>();
+            const Tensor f = Tensor::from_f32(random_values(static_cast<size_t>(rows) * cols, 1, 0.1f),
+                                              {rows, cols});
+            w->tensor = type == DType::F32 ? f : quantize_tensor(f, type);
+            if (kernel.prepare && !kernel.prepare(w->tensor, *w)) {
+              state.SkipWithError("declined");
+              return;
+            }
+            const auto x = random_values(static_cast<size_t>(n) * cols, 2);
+            std::vector<float> y(static_cast<size_t>(n) * rows);
+            const MatmulJob job{w.get(), y.data()};
+            for (auto _ : state) {
+              kernel.run(context().ctx, {&job, 1}, x.data(), n);
+              benchmark::DoNotOptimize(y.data());
+            }
+            state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w->tensor.nbytes()));
+            state.counters["tok/s"] = benchmark::Counter(static_cast<double>(n) * state.iterations(),
+                                                         benchmark::Counter::kIsRate);
+          })
+          ->UseRealTime();
+    }
+  }
+}
+
+void register_attention_benchmarks(const Registry& r) {
+  for (const KernelEntry* e : r.variants("attention")) {
+    if (!e->usable()) continue;
+    const auto fn = Registry::cast<AttentionBatchFn>(*e);
+    for (int keys : {64, 512, 2048}) {
+      benchmark::RegisterBenchmark(
+          ("attention/" + e->variant + "/keys" + std::to_string(keys)).c_str(),
+          [=](benchmark::State& state) {
+            const AttentionShape shape{9, 3, 64, 1};
+            const int stride = 192;
+            const auto kf = random_values(static_cast<size_t>(keys) * stride, 3, 2.0f);
+            const auto vf = random_values(kf.size(), 4);
+            std::vector<uint16_t> k(kf.size()), v(vf.size());
+            for (size_t i = 0; i < kf.size(); ++i) {
+              k[i] = f32_to_f16(kf[i]);
+              v[i] = f32_to_f16(vf[i]);
+            }
+            const auto q = random_values(576, 5, 2.0f);
+            std::vector<float> out(576);
+            const KvBlock block{k.data(), v.data(), keys, stride, DType::F16};
+            const AttentionJob job{{&block, 1}, keys};
+            for (auto _ : state) {
+              fn(context().ctx, q.data(), &job, 1, shape, out.data());
+              benchmark::DoNotOptimize(out.data());
+            }
+            state.SetBytesProcessed(state.iterations() * 2 * static_cast<int64_t>(k.size()) * 2);
+          })
+          ->UseRealTime();
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  static Registry registry;
+  register_simd(registry);
+  for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F32})
+    register_matmuls(registry, t, 1536, 576);
+  register_attention_benchmarks(registry);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
