@@ -115,7 +115,13 @@ bool add_avx512_op(const ExecContext& ctx, float* acc, const float* x, int rows,
   return true;
 }
 
-// ---- attention: work items are (token, KV head, chunk of up to 4 of its query heads) ---------
+// ---- attention --------------------------------------------------------------------------------
+// Work items are (token, KV head, chunk of its query heads, range of keys). A prompt has plenty
+// of (token, KV head) pairs: each item takes up to 4 query heads, which share every key and value
+// load, and all the keys. A decoded token has only n_kv_heads pairs, too few for the threads, so
+// its keys are split into ranges (flash-decoding): each item leaves its range's unnormalized
+// output, max and sum, and after one barrier the ranges are merged:
+//   out = Σ_r acc_r · e^(m_r − M) / Σ_r l_r · e^(m_r − M),  M = max_r m_r.
 bool attention_avx512_op(const ExecContext& ctx, const float* q, const AttentionJob* jobs, int n,
                          const AttentionShape& s, float* out) {
   const int hd = s.head_dim;
@@ -130,39 +136,96 @@ bool attention_avx512_op(const ExecContext& ctx, const float* q, const Attention
     if (jobs[i].n_keys <= 0 || held < jobs[i].n_keys) return false;
     max_keys = std::max(max_keys, jobs[i].n_keys);
   }
-  if (static_cast<size_t>(max_keys) * 4 * sizeof(float) > ctx.scratch_bytes) return false;
   const int group = s.n_heads / s.n_kv_heads;
-  const int chunks = (group + 3) / 4;
-  const int items = n * s.n_kv_heads * chunks;
+  const int per_item = std::min(group, 4);
+  const int chunks = (group + per_item - 1) / per_item;
+  const int pairs = n * s.n_kv_heads * chunks;
+  // Key ranges per pair: enough items for every thread, ranges of at least 128 keys.
+  int splits = 1;
+  while (pairs * splits < 2 * ctx.threads() && max_keys / (splits * 2) >= 128) splits *= 2;
+  const int items = pairs * splits;
   const int qd = s.n_heads * hd;
+  if (static_cast<size_t>(max_keys) * per_item * sizeof(float) > ctx.scratch_bytes) return false;
+  // Partial results of split items: [items][per_item] max and sum, [items][per_item][hd] output.
+  const size_t partial_floats = static_cast<size_t>(items) * per_item * (hd + 2);
+  if (splits > 1 && partial_floats * sizeof(float) > ctx.shared_bytes) return false;
+  auto* part_m = reinterpret_cast<float*>(ctx.shared);
+  float* part_l = part_m + static_cast<size_t>(items) * per_item;
+  float* part_acc = part_l + static_cast<size_t>(items) * per_item;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
   ctx.parallel([&](int t, int nt) {
     auto* scores = reinterpret_cast<float*>(ctx.thread_scratch(t));
     for (int item = t; item < items; item += nt) {  // interleaved: a prompt's long and short rows mix
-      const int i = item / (s.n_kv_heads * chunks);
-      const int g = item / chunks % s.n_kv_heads;
-      const int h0 = g * group + item % chunks * 4;
-      const int nh = std::min(4, (g + 1) * group - h0);
-      const int n_keys = jobs[i].n_keys;
+      const int pair = item / splits, split = item % splits;
+      const int i = pair / (s.n_kv_heads * chunks);
+      const int g = pair / chunks % s.n_kv_heads;
+      const int h0 = g * group + pair % chunks * per_item;
+      const int nh = std::min(per_item, (g + 1) * group - h0);
+      const Range keys = split_range(jobs[i].n_keys, splits, split);
+      const int k0 = static_cast<int>(keys.begin), nk = static_cast<int>(keys.end - keys.begin);
       const float* qi = q + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
-      float* oi = out + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
+      float* oi = splits > 1 ? part_acc + static_cast<size_t>(item) * per_item * hd
+                             : out + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
       std::memset(oi, 0, sizeof(float) * static_cast<size_t>(nh * hd));
-      int at = 0;
-      for (const KvBlock& b : jobs[i].blocks) {
-        if (at >= n_keys) break;
-        const int rows = std::min(b.n_tokens, n_keys - at);
-        attn_scores_avx512(qi, nh, hd, b.k, rows, b.row_stride, g * hd, b.dtype == DType::F16,
-                           scale, scores + at, n_keys);
-        at += rows;
+      float m[4] = {}, l[4] = {};
+      if (nk > 0) {
+        // Blocks overlapping [k0, k0 + nk), in position order.
+        const auto each_block = [&](auto&& f) {
+          int at = 0;
+          for (const KvBlock& b : jobs[i].blocks) {
+            const int lo = std::max(at, k0), hi = std::min(at + b.n_tokens, k0 + nk);
+            if (lo < hi) f(b, lo - at, hi - lo, lo - k0);
+            at += b.n_tokens;
+            if (at >= k0 + nk) break;
+          }
+        };
+        each_block([&](const KvBlock& b, int row, int rows, int dst) {
+          const size_t elem = b.dtype == DType::F16 ? 2 : 4;
+          attn_scores_avx512(qi, nh, hd,
+                             static_cast<const uint8_t*>(b.k) + elem * static_cast<size_t>(row) * b.row_stride,
+                             rows, b.row_stride, g * hd, b.dtype == DType::F16, scale, scores + dst, nk);
+        });
+        exp_rows_avx512(scores, nh, nk, nk, m, l);
+        each_block([&](const KvBlock& b, int row, int rows, int dst) {
+          const size_t elem = b.dtype == DType::F16 ? 2 : 4;
+          attn_values_avx512(scores + dst, nh, nk,
+                             static_cast<const uint8_t*>(b.v) + elem * static_cast<size_t>(row) * b.row_stride,
+                             rows, b.row_stride, g * hd, b.dtype == DType::F16, hd, oi, hd);
+        });
       }
-      softmax_rows_avx512(scores, nh, n_keys, n_keys);
-      at = 0;
-      for (const KvBlock& b : jobs[i].blocks) {
-        if (at >= n_keys) break;
-        const int rows = std::min(b.n_tokens, n_keys - at);
-        attn_values_avx512(scores + at, nh, n_keys, b.v, rows, b.row_stride, g * hd,
-                           b.dtype == DType::F16, hd, oi, hd);
-        at += rows;
+      if (splits == 1) {
+        for (int h = 0; h < nh; ++h)
+          for (int c = 0; c < hd; ++c) oi[h * hd + c] /= l[h];
+      } else {
+        for (int h = 0; h < nh; ++h) {
+          part_m[static_cast<size_t>(item) * per_item + h] = nk > 0 ? m[h] : -INFINITY;
+          part_l[static_cast<size_t>(item) * per_item + h] = l[h];
+        }
+      }
+    }
+    if (splits == 1) return;
+    ctx.barrier();
+    for (int pair = t; pair < pairs; pair += nt) {  // merge the ranges of each pair
+      const int i = pair / (s.n_kv_heads * chunks);
+      const int g = pair / chunks % s.n_kv_heads;
+      const int h0 = g * group + pair % chunks * per_item;
+      const int nh = std::min(per_item, (g + 1) * group - h0);
+      for (int h = 0; h < nh; ++h) {
+        float mx = -INFINITY;
+        for (int r = 0; r < splits; ++r)
+          mx = std::max(mx, part_m[static_cast<size_t>(pair * splits + r) * per_item + h]);
+        float* o = out + static_cast<size_t>(i) * qd + static_cast<size_t>(h0 + h) * hd;
+        std::fill(o, o + hd, 0.0f);
+        float total = 0;
+        for (int r = 0; r < splits; ++r) {
+          const size_t at = static_cast<size_t>(pair * splits + r) * per_item + h;
+          const float w = part_l[at] > 0 ? std::exp(part_m[at] - mx) : 0.0f;
+          total += w * part_l[at];
+          const float* acc = part_acc + at * hd;
+          for (int c = 0; c < hd; ++c) o[c] += w * acc[c];
+        }
+        for (int c = 0; c < hd; ++c) o[c] /= total;
       }
     }
   });

@@ -299,23 +299,108 @@ void add_avx512(float* acc, const float* x, int64_t count) {
   for (; i < count; ++i) acc[i] += x[i];
 }
 
-void attn_scores_avx512(const float* q, int nh, int head_dim, const void* k, int rows,
-                        int row_stride, int head, bool kv_f16, float scale, float* scores,
-                        int ld_scores) {
-  for (int j = 0; j < rows; ++j) {
+namespace {
+// NH query heads (1..4) against `rows` keys; the accumulators stay in registers because every
+// loop bound is a compile-time constant.
+// The sums of four vectors, one per lane of the result (lanes 0..3): two unpack levels inside
+// each 128-bit lane, then the four 128-bit lanes added — 13 instructions instead of 4 reductions.
+inline __m128 reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+  const __m512 t01 = _mm512_add_ps(_mm512_unpacklo_ps(a0, a1), _mm512_unpackhi_ps(a0, a1));
+  const __m512 t23 = _mm512_add_ps(_mm512_unpacklo_ps(a2, a3), _mm512_unpackhi_ps(a2, a3));
+  const __m512 u = _mm512_add_ps(
+      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))),
+      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t01), _mm512_castps_pd(t23))));
+  const __m512 v = _mm512_add_ps(u, _mm512_shuffle_f32x4(u, u, 0x4E));
+  const __m512 w = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));
+  return _mm512_castps512_ps128(w);
+}
+
+// NH query heads (1..4) against `rows` keys, four keys at a time; the accumulators stay in
+// registers because every loop bound is a compile-time constant.
+template <int NH>
+void scores_heads(const float* q, int head_dim, const void* k, int rows, int row_stride, int head,
+                  bool kv_f16, float scale, float* scores, int ld_scores) {
+  const __m128 sc = _mm_set1_ps(scale);
+  int j = 0;
+  for (; j + 4 <= rows; j += 4) {
+    __m512 acc[NH][4];
+    for (int h = 0; h < NH; ++h)
+      for (int r = 0; r < 4; ++r) acc[h][r] = _mm512_setzero_ps();
+    for (int c = 0; c < head_dim; c += 16) {
+      __m512 qv[NH];
+      for (int h = 0; h < NH; ++h) qv[h] = _mm512_loadu_ps(q + h * head_dim + c);
+      for (int r = 0; r < 4; ++r) {
+        const __m512 kv =
+            load_kv16(k, static_cast<size_t>(j + r) * row_stride + head + c, kv_f16);
+        for (int h = 0; h < NH; ++h) acc[h][r] = _mm512_fmadd_ps(qv[h], kv, acc[h][r]);
+      }
+    }
+    for (int h = 0; h < NH; ++h)
+      _mm_storeu_ps(scores + h * ld_scores + j,
+                    _mm_mul_ps(reduce4(acc[h][0], acc[h][1], acc[h][2], acc[h][3]), sc));
+  }
+  for (; j < rows; ++j) {
     const size_t row = static_cast<size_t>(j) * row_stride + head;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                     _mm512_setzero_ps()};
+    __m512 acc[NH];
+    for (int h = 0; h < NH; ++h) acc[h] = _mm512_setzero_ps();
     for (int c = 0; c < head_dim; c += 16) {
       const __m512 kv = load_kv16(k, row + c, kv_f16);
-      for (int h = 0; h < nh; ++h)
+      for (int h = 0; h < NH; ++h)
         acc[h] = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * head_dim + c), kv, acc[h]);
     }
-    for (int h = 0; h < nh; ++h) scores[h * ld_scores + j] = _mm512_reduce_add_ps(acc[h]) * scale;
+    for (int h = 0; h < NH; ++h) scores[h * ld_scores + j] = _mm512_reduce_add_ps(acc[h]) * scale;
   }
 }
 
-void softmax_rows_avx512(float* p, int nh, int n, int ld) {
+template <int NH, int NV>
+void values_heads(const float* p, int ld_p, const void* v, int rows, int row_stride, size_t col,
+                  bool kv_f16, float* out, int ld_out) {
+  __m512 acc[NH][NV];
+  for (int h = 0; h < NH; ++h)
+    for (int k = 0; k < NV; ++k) acc[h][k] = _mm512_setzero_ps();
+  for (int j = 0; j < rows; ++j) {
+    const size_t row = static_cast<size_t>(j) * row_stride + col;
+    __m512 w[NH];
+    for (int h = 0; h < NH; ++h) w[h] = _mm512_set1_ps(p[h * ld_p + j]);
+    for (int k = 0; k < NV; ++k) {
+      const __m512 vv = load_kv16(v, row + 16 * k, kv_f16);
+      for (int h = 0; h < NH; ++h) acc[h][k] = _mm512_fmadd_ps(w[h], vv, acc[h][k]);
+    }
+  }
+  for (int h = 0; h < NH; ++h)
+    for (int k = 0; k < NV; ++k) {
+      float* o = out + h * ld_out + 16 * k;
+      _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[h][k]));
+    }
+}
+
+template <int NH>
+void values_chunk(const float* p, int ld_p, const void* v, int rows, int row_stride, size_t col,
+                  bool kv_f16, int nv, float* out, int ld_out) {
+  switch (nv) {
+    case 4: values_heads<NH, 4>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
+    case 3: values_heads<NH, 3>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
+    case 2: values_heads<NH, 2>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
+    default: values_heads<NH, 1>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
+  }
+}
+}  // namespace
+
+void attn_scores_avx512(const float* q, int nh, int head_dim, const void* k, int rows,
+                        int row_stride, int head, bool kv_f16, float scale, float* scores,
+                        int ld_scores) {
+  switch (nh) {
+    case 4: scores_heads<4>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
+    case 3: scores_heads<3>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
+    case 2: scores_heads<2>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
+    default: scores_heads<1>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
+  }
+}
+
+void exp_rows_avx512(float* p, int nh, int n, int ld, float* row_max, float* row_sum) {
+  // Weights below 2^-100 of the largest are set to 0: they add nothing, and as subnormals they
+  // would cost a microcode assist per multiply downstream.
+  const __m512 tiny = _mm512_set1_ps(0x1p-100f);
   for (int h = 0; h < nh; ++h) {
     float* r = p + h * ld;
     __m512 mx = _mm512_set1_ps(-__builtin_inff());
@@ -325,9 +410,6 @@ void softmax_rows_avx512(float* p, int nh, int n, int ld) {
     for (int j = i; j < n; ++j) m = r[j] > m ? r[j] : m;
     const __m512 vm = _mm512_set1_ps(m);
     __m512 sum = _mm512_setzero_ps();
-    // Weights below 2^-100 are set to 0: they add nothing, and as subnormals (after the
-    // division by the sum) they would cost a microcode assist per multiply downstream.
-    const __m512 tiny = _mm512_set1_ps(0x1p-100f);
     for (i = 0; i + 16 <= n; i += 16) {
       __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(r + i), vm));
       e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, tiny, _CMP_GE_OQ), e);
@@ -337,14 +419,12 @@ void softmax_rows_avx512(float* p, int nh, int n, int ld) {
     if (i < n) {
       const __mmask16 msk = static_cast<__mmask16>((1u << (n - i)) - 1u);
       __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(msk, r + i), vm));
-      e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e, tiny, _CMP_GE_OQ), e);
+      e = _mm512_maskz_mov_ps(_mm512_kand(msk, _mm512_cmp_ps_mask(e, tiny, _CMP_GE_OQ)), e);
       _mm512_mask_storeu_ps(r + i, msk, e);
-      sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(msk, e));
+      sum = _mm512_add_ps(sum, e);
     }
-    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
-    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(r + i, _mm512_mul_ps(_mm512_loadu_ps(r + i), inv));
-    const float invs = _mm512_cvtss_f32(inv);
-    for (; i < n; ++i) r[i] *= invs;
+    row_max[h] = m;
+    row_sum[h] = _mm512_reduce_add_ps(sum);
   }
 }
 
@@ -353,22 +433,13 @@ void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int row
                         int ld_out) {
   for (int c0 = 0; c0 < head_dim; c0 += 64) {
     const int nv = (head_dim - c0) >= 64 ? 4 : (head_dim - c0) / 16;
-    __m512 acc[4][4];
-    for (int h = 0; h < 4; ++h)
-      for (int k = 0; k < 4; ++k) acc[h][k] = _mm512_setzero_ps();
-    for (int j = 0; j < rows; ++j) {
-      const size_t row = static_cast<size_t>(j) * row_stride + head + c0;
-      for (int k = 0; k < nv; ++k) {
-        const __m512 vv = load_kv16(v, row + 16 * k, kv_f16);
-        for (int h = 0; h < nh; ++h)
-          acc[h][k] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * ld_p + j]), vv, acc[h][k]);
-      }
+    const size_t col = static_cast<size_t>(head) + static_cast<size_t>(c0);
+    switch (nh) {
+      case 4: values_chunk<4>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
+      case 3: values_chunk<3>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
+      case 2: values_chunk<2>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
+      default: values_chunk<1>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
     }
-    for (int h = 0; h < nh; ++h)
-      for (int k = 0; k < nv; ++k) {
-        float* o = out + h * ld_out + c0 + 16 * k;
-        _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[h][k]));
-      }
   }
 }
 

@@ -65,17 +65,20 @@ void rmsnorm_avx512(const float* x, const float* weight, int64_t r0, int64_t r1,
 void silu_mul_avx512(float* gate, const float* up, int64_t count);  // count values
 void add_avx512(float* acc, const float* x, int64_t count);
 
-// Attention, in three steps the driver runs block by block over a sequence's keys, for nh query
-// heads that share one KV head (GQA: the keys and values are loaded once for all of them):
-//   scores[h][j] = scale · q[h] · k[j]             for the rows of one block
-//   p[h][:]      = softmax(scores[h][:]), in place  once over all keys
-//   out[h]      += Σ_j p[h][j] · v[j]               for the rows of one block
+// Attention, in three steps the driver runs block by block over a range of a sequence's keys,
+// for nh query heads that share one KV head (GQA: the keys and values are loaded and widened
+// once for all of them):
+//   scores[h][j] = scale · q[h] · k[j]                   for the rows of one block
+//   p[h][j]      = e^(scores[h][j] − max_h), in place    once over the range; max_h and
+//                                                        sum_h = Σ_j p[h][j] returned
+//   out[h]      += Σ_j p[h][j] · v[j]                     for the rows of one block
+// The caller divides by the sum (or merges ranges split over threads: flash-decoding).
 // Keys and values are rows of `row_stride` elements, f16 (kv_f16) or f32; `head` is the element
 // offset of the KV head inside a row.
 void attn_scores_avx512(const float* q, int nh, int head_dim, const void* k, int rows,
                         int row_stride, int head, bool kv_f16, float scale, float* scores,
                         int ld_scores);
-void softmax_rows_avx512(float* p, int nh, int n, int ld);
+void exp_rows_avx512(float* p, int nh, int n, int ld, float* row_max, float* row_sum);
 void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows,
                         int row_stride, int head, bool kv_f16, int head_dim, float* out,
                         int ld_out);
