@@ -81,11 +81,11 @@ void Args::finish() const {
 
 namespace llm::cli {
 
-void print_kernel_stats(const Backend& backend) {
-  std::fprintf(stderr, "%-16s %-14s %12s %10s %10s\n", "op", "variant", "calls", "fallbacks",
+void print_kernel_stats(const Backend& backend, FILE* out) {
+  std::fprintf(out, "%-16s %-14s %12s %10s %10s\n", "op", "variant", "calls", "fallbacks",
                "seconds");
   for (const OpStats& s : backend.stats())
-    std::fprintf(stderr, "%-16s %-14s %12llu %10llu %10.4f\n", s.op.c_str(), s.variant.c_str(),
+    std::fprintf(out, "%-16s %-14s %12llu %10llu %10.4f\n", s.op.c_str(), s.variant.c_str(),
                  static_cast<unsigned long long>(s.calls),
                  static_cast<unsigned long long>(s.fallbacks), s.seconds);
 }

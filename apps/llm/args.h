@@ -2,6 +2,7 @@
 // that every argument given was understood (a typo is an error, not silently ignored).
 #pragma once
 
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -40,7 +41,7 @@ class Backend;
 namespace llm::cli {
 
 // Prints each op's chosen variant, calls and fallbacks (stderr), as `llm info --kernels` does.
-void print_kernel_stats(const Backend& backend);
+void print_kernel_stats(const Backend& backend, FILE* out = stderr);
 
 struct Command {
   const char* name;

@@ -1,5 +1,7 @@
-// llm info --model FILE [--tokenizer FILE] [--tensors]: what a model file holds — format,
-// hyper-parameters, tensors by dtype (and one by one with --tensors), tokenizer, chat template.
+// llm info --model FILE [--tokenizer FILE] [--tensors] [--kernels]: what a model file holds —
+// format, hyper-parameters, tensors by dtype (and one by one with --tensors), tokenizer, chat
+// template; with --kernels, the kernel each op runs on it and how many calls fell back.
+// llm info --cpu: the CPU features found and the variant chosen for every op.
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -7,6 +9,10 @@
 #include "args.h"
 #include "llm/config/model_config.h"
 #include "llm/loading/load_model.h"
+#include "llm/loading/register.h"
+#include "llm/simd/cpu_features.h"
+#include "llm/transformer/backend.h"
+#include "llm/transformer/transformer.h"
 
 namespace llm::cli {
 namespace {
@@ -79,11 +85,60 @@ void print_template(const std::string& tmpl) {
     std::printf("  | ... (%zu more line%s)\n", lines.size() - 5, lines.size() == 6 ? "" : "s");
 }
 
+// --cpu: the features found and, for every op, the variants registered and the one chosen.
+void print_cpu_and_kernels() {
+  const CpuFeatures& f = cpu_features();
+  std::printf("cpu: %s\nfeatures: %s\nphysical cores: %d\n", f.brand.c_str(), f.summary().c_str(),
+              ThreadPool::physical_cores());
+  Registry reg;
+  register_loading(reg);
+  const Kernels k = Kernels::select(reg);
+  std::printf("\n%-20s %-14s %s\n", "op", "chosen", "registered (* = usable here)");
+  for (const std::string& op : reg.ops()) {
+    if (op.starts_with("to_f32/") || op.starts_with("from_f32/") || op.starts_with("vec_dot/"))
+      continue;  // codecs and dot products: building blocks, not ops of the forward pass
+    std::string all;
+    for (const KernelEntry* e : reg.variants(op)) all += " " + e->variant + (e->usable() ? "*" : "");
+    const auto it = k.chosen.find(op);
+    std::printf("%-20s %-14s%s\n", op.c_str(), it == k.chosen.end() ? "-" : it->second.c_str(),
+                all.c_str());
+  }
+}
+
+// --kernels with a model: prepares every weight and runs an 8-token prompt and one decoded
+// token, then prints each op's variant, calls and fallbacks.
+void print_model_kernels(const std::string& path, const std::string& tok_path, int threads) {
+  const LoadedModel lm = load_model(path, tok_path);
+  Registry reg;
+  register_loading(reg);
+  CpuBackend backend(Kernels::select(reg), threads);
+  ScratchKvCache cache(lm.model->config, 1, 16);
+  Transformer tr(*lm.model, backend, cache, 8);
+  Batch b;
+  for (int i = 0; i < 8; ++i) b.add(i % lm.model->config.vocab_size, i, 0, i == 7);
+  tr.forward(b);
+  b.clear();
+  b.add(1 % lm.model->config.vocab_size, 8, 0, true);
+  tr.forward(b);
+  std::printf("\nkernels (%d threads; an 8-token prompt and one decoded token):\n", threads);
+  std::fflush(stdout);
+  print_kernel_stats(backend, stdout);
+}
+
 int run_info(Args& args) {
-  const std::string path = args.required("--model");
+  const bool cpu = args.has("--cpu");
+  const bool kernels = args.has("--kernels");
+  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const auto model = args.value("--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
   const bool each = args.has("--tensors");
   args.finish();
+  if (cpu || (kernels && !model)) {
+    print_cpu_and_kernels();
+    if (!model) return 0;
+  }
+  if (!model) throw Error("option --model is required (or give --cpu / --kernels alone)");
+  const std::string path = *model;
   if (path.ends_with("config.json")) {  // a bare Hugging Face config, as in chapter 1
     std::printf("config: %s\n", ModelConfig::from_hf_config_json(path).summary().c_str());
     return 0;
@@ -116,11 +171,15 @@ int run_info(Args& args) {
                 c.format == ModelFormat::Llama2c ? " (give --tokenizer tok512.bin)" : "");
   }
   print_template(c.chat_template);
+  if (kernels) print_model_kernels(path, tok_path, threads);
   return 0;
 }
 
 }  // namespace
 
-extern const Command kInfo{"info", "info --model FILE [--tokenizer FILE] [--tensors]", &run_info};
+extern const Command kInfo{"info",
+                           "info --model FILE [--tokenizer FILE] [--tensors] [--kernels] "
+                           "[--threads N] | info --cpu | info --kernels",
+                           &run_info};
 
 }  // namespace llm::cli
