@@ -242,7 +242,9 @@ void register_simd(Registry& r) {
   register_batching(r);
   using namespace simd;
   const auto packed = [&](const char* type, const char* variant, bool (*avail)(), MatmulKernel k,
-                          const char* doc) { r.add({std::string("matmul/") + type, variant, 10, avail, k, doc}); };
+                          const char* doc) {
+    r.add({std::string("matmul/") + type, variant, avail == &avx512 ? 10 : 8, avail, k, doc});
+  };
   packed("q4_0", "avx512_vnni", &avx512,
          {&run_packed<&matmul_packed_avx512, true>, &prepare_packed<PackedType::Q4_0>},
          "16-row groups, vpdpbusd, threads over groups");
@@ -252,21 +254,33 @@ void register_simd(Registry& r) {
   packed("q8_0", "avx512_vnni", &avx512,
          {&run_packed<&matmul_packed_avx512, true>, &prepare_packed<PackedType::Q8_0>},
          "16-row groups, vpdpbusd on w+128, corrected by 128·Σx");
+  packed("q4_0", "avx2", &avx2,
+         {&run_packed<&matmul_packed_avx2, false>, &prepare_packed<PackedType::Q4_0>},
+         "16-row groups as 8-row halves, vpmaddubsw + vpmaddwd");
+  packed("q4_1", "avx2", &avx2,
+         {&run_packed<&matmul_packed_avx2, false>, &prepare_packed<PackedType::Q4_1>},
+         "16-row groups as 8-row halves, vpmaddubsw + vpmaddwd");
+  packed("q8_0", "avx2", &avx2,
+         {&run_packed<&matmul_packed_avx2, false>, &prepare_packed<PackedType::Q8_0>},
+         "16-row groups as 8-row halves, sign moved onto the activations");
   r.add({"matmul/q4_k", "threaded", 5, {}, MatmulKernel{&run_threaded<3>, nullptr},
          "reference dot products, threads over rows"});
   r.add({"matmul/q6_k", "threaded", 5, {}, MatmulKernel{&run_threaded<4>, nullptr},
          "reference dot products, threads over rows"});
-  for (const char* t : {"f32", "f16", "bf16"})
+  for (const char* t : {"f32", "f16", "bf16"}) {
     r.add({std::string("matmul/") + t, "avx512", 10, &avx512,
            MatmulKernel{&run_float<&matmul_float_avx512>, nullptr},
            "widened in registers, 4 tokens per weight row load"});
+    r.add({std::string("matmul/") + t, "avx2", 8, &avx2,
+           MatmulKernel{&run_float<&matmul_float_avx2>, nullptr},
+           "widened in registers, 4 tokens per weight row load"});
+  }
   r.add({"rmsnorm", "avx512", 10, &avx512, RmsNormFn{&rmsnorm_avx512_op}, "16 lanes, float sums"});
   r.add({"silu_mul", "avx512", 10, &avx512, SiluMulFn{&silu_mul_avx512_op},
          "16 lanes of the polynomial exp"});
   r.add({"add", "avx512", 10, &avx512, AddFn{&add_avx512_op}, "16 lanes"});
   r.add({"attention", "avx512", 10, &avx512, AttentionBatchFn{&attention_avx512_op},
          "GQA heads share each key load; threads over tokens x KV heads"});
-  (void)&avx2;
 }
 
 }  // namespace llm
