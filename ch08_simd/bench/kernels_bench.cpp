@@ -56,7 +56,9 @@ void register_matmuls(const Registry& r, DType type, int rows, int cols) {
     const auto kernel = Registry::cast<MatmulKernel>(*e);
     for (int n : {1, 64}) {
       benchmark::RegisterBenchmark(
-          ("matmul/" + name + "/" + e->variant + "/n" + std::to_string(n)).c_str(),
+          ("matmul/" + name + "/" + e->variant + "/" + std::to_string(rows) + "x" +
+           std::to_string(cols) + "/n" + std::to_string(n))
+              .c_str(),
           [=](benchmark::State& state) {
             auto w = std::make_shared<PreparedWeight>();
             const Tensor f = Tensor::from_f32(random_values(static_cast<size_t>(rows) * cols, 1, 0.1f),
@@ -138,6 +140,9 @@ int main(int argc, char** argv) {
   register_simd(registry);
   for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F32})
     register_matmuls(registry, t, 1536, 576);
+  // Larger than the L2 caches: the weights stream from L3 or DRAM, as in decoding.
+  for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0})
+    register_matmuls(registry, t, 32768, 576);
   register_attention_benchmarks(registry);
   benchmark::RegisterBenchmark("pool/dispatch", BM_PoolDispatch)->UseRealTime();
   benchmark::RegisterBenchmark("pool/barrier", BM_PoolBarrier)->UseRealTime();

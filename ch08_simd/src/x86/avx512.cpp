@@ -302,6 +302,12 @@ void add_avx512(float* acc, const float* x, int64_t count) {
 namespace {
 // NH query heads (1..4) against `rows` keys; the accumulators stay in registers because every
 // loop bound is a compile-time constant.
+// Prefetches `bytes` bytes from element `elem` of base (a hint: past the end is harmless).
+inline void prefetch_row(const void* base, size_t elem, size_t bytes, size_t esz) {
+  const char* p = static_cast<const char*>(base) + elem * esz;
+  for (size_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
 // The sums of four vectors, one per lane of the result (lanes 0..3): two unpack levels inside
 // each 128-bit lane, then the four 128-bit lanes added — 13 instructions instead of 4 reductions.
 inline __m128 reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
@@ -321,8 +327,12 @@ template <int NH>
 void scores_heads(const float* q, int head_dim, const void* k, int rows, int row_stride, int head,
                   bool kv_f16, float scale, float* scores, int ld_scores) {
   const __m128 sc = _mm_set1_ps(scale);
+  const size_t esz = kv_f16 ? 2 : 4;
   int j = 0;
   for (; j + 4 <= rows; j += 4) {
+    // The cache's rows interleave the KV heads: ask for this head's part of rows well ahead.
+    for (int r = 0; r < 4; ++r)
+      prefetch_row(k, static_cast<size_t>(j + r + 16) * row_stride + head, head_dim * esz, esz);
     __m512 acc[NH][4];
     for (int h = 0; h < NH; ++h)
       for (int r = 0; r < 4; ++r) acc[h][r] = _mm512_setzero_ps();
@@ -358,8 +368,10 @@ void values_heads(const float* p, int ld_p, const void* v, int rows, int row_str
   __m512 acc[NH][NV];
   for (int h = 0; h < NH; ++h)
     for (int k = 0; k < NV; ++k) acc[h][k] = _mm512_setzero_ps();
+  const size_t esz = kv_f16 ? 2 : 4;
   for (int j = 0; j < rows; ++j) {
     const size_t row = static_cast<size_t>(j) * row_stride + col;
+    prefetch_row(v, row + static_cast<size_t>(16) * row_stride, 16 * NV * esz, esz);
     __m512 w[NH];
     for (int h = 0; h < NH; ++h) w[h] = _mm512_set1_ps(p[h * ld_p + j]);
     for (int k = 0; k < NV; ++k) {
