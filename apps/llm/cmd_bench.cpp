@@ -42,6 +42,7 @@ struct Rung {
   int prompt = 512, gen = 128;
   // results
   double prompt_tok_s = 0, gen_tok_s = 0;
+  double dispatches_per_token = 0, barriers_per_token = 0;  // thread pool, decoding
 };
 
 // The model with every weight dequantized to f32, as chapter 4 would load it.
@@ -65,9 +66,20 @@ void run_rung(Rung& r, const Model& model, const Registry& reg) {
   opt.max_tokens = r.gen + 1;  // gen forwards after the prompt's
   opt.sampler.temperature = 0;
   opt.use_kv_cache = r.kv_cache;
-  const GenerateResult res = generate(tr, nullptr, prompt, opt);
+  // Count the thread pool's synchronizations while decoding (the prompt is fed first, its
+  // counts subtracted): the per-token price of running on several cores.
+  uint64_t d0 = 0, b0 = 0;
+  const GenerateResult res = generate(tr, nullptr, prompt, opt, [&](int32_t, std::string_view) {
+    if (d0 == 0) {
+      d0 = backend.pool().dispatches();
+      b0 = backend.pool().barriers();
+    }
+    return true;
+  });
   r.prompt_tok_s = res.prompt_seconds > 0 ? r.prompt / res.prompt_seconds : 0;
   r.gen_tok_s = res.gen_seconds > 0 ? r.gen / res.gen_seconds : 0;
+  r.dispatches_per_token = static_cast<double>(backend.pool().dispatches() - d0) / r.gen;
+  r.barriers_per_token = static_cast<double>(backend.pool().barriers() - b0) / r.gen;
 }
 
 bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std::string& path,
@@ -146,6 +158,15 @@ int run_bench(Args& args) {
   }
 
   ThreadPool pool(threads);
+  // The price of one synchronization on this machine: an empty dispatch, and a barrier.
+  const auto time_it = [&](auto&& f, int reps) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < reps; ++i) f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+  };
+  const double dispatch_s = time_it([&] { pool.run([](int, int) {}); }, 20000);
+  const double barrier_s =
+      time_it([&] { pool.run([&](int, int) { for (int i = 0; i < 100; ++i) pool.barrier(); }); }, 200) / 100;
   Roofline roof;
   roof.bytes_per_token = model.weight_bytes();
   roof.read_gb_per_s = measure_read_gb_per_s(roof.bytes_per_token, pool);
@@ -165,6 +186,13 @@ int run_bench(Args& args) {
     j["roofline"] = {{"bytes_per_token", roof.bytes_per_token},
                      {"read_gb_per_s", roof.read_gb_per_s},
                      {"tokens_per_s", roof.tokens_per_s()}};
+    const Rung& last = rungs.back();
+    j["synchronization"] = {{"dispatch_us", dispatch_s * 1e6},
+                            {"barrier_us", barrier_s * 1e6},
+                            {"dispatches_per_token", last.dispatches_per_token},
+                            {"barriers_per_token", last.barriers_per_token},
+                            {"us_per_token", (last.dispatches_per_token * dispatch_s +
+                                              last.barriers_per_token * barrier_s) * 1e6}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%s, %d threads, %s\n", path.c_str(), threads, cpu_features().brand.c_str());
@@ -183,6 +211,13 @@ int run_bench(Args& args) {
                   100.0 * r.gen_tok_s / roof.tokens_per_s());
       prev = &r;
     }
+    const Rung& last = rungs.back();
+    const double sync_s = last.dispatches_per_token * dispatch_s + last.barriers_per_token * barrier_s;
+    std::printf("\nsynchronization (%s): %.0f dispatches x %.2f us + %.0f barriers x %.2f us = "
+                "%.0f us per decoded token (%.1f%% of its time)\n",
+                last.name.c_str(), last.dispatches_per_token, dispatch_s * 1e6,
+                last.barriers_per_token, barrier_s * 1e6, sync_s * 1e6,
+                last.gen_tok_s > 0 ? 100.0 * sync_s * last.gen_tok_s : 0.0);
   }
   if (plot && !write_plot(rungs, roof, *plot, path.substr(path.find_last_of('/') + 1) + ", " +
                                                     std::to_string(threads) + " threads"))

@@ -36,10 +36,18 @@ bool run_packed(const ExecContext& ctx, std::span<const MatmulJob> jobs, const f
     QuantizedRows q;
     quantize_rows(ctx, x, n, cols, t, nt, q, kVectorQuantizer);
     ctx.barrier();
+    // The jobs' row groups, end to end, split in nt contiguous shares: a thread streams as few
+    // separate regions as possible (each new stream costs the prefetchers some misses).
+    int64_t total = 0;
+    for (const MatmulJob& j : jobs) total += packed_matrix(*j.w).groups;
+    const Range mine = split_range(total, nt, t);
+    int64_t at = 0;
     for (const MatmulJob& j : jobs) {
       const PackedMatrix& m = packed_matrix(*j.w);
-      const Range g = split_range(m.groups, nt, t);
-      if (g.begin < g.end) Leaf(m, q, g.begin, g.end, j.y, m.rows);
+      const int64_t g0 = std::max(mine.begin - at, int64_t{0});
+      const int64_t g1 = std::min(mine.end - at, m.groups);
+      if (g0 < g1) Leaf(m, q, g0, g1, j.y, m.rows);
+      at += m.groups;
     }
   });
   return true;
