@@ -1,6 +1,7 @@
 // llm bench --ladder — the optimization ladder: one model through every step of the book.
 //
-//   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--json] [--plot F.png]
+//   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--from chNN] [--json]
+//                      [--plot F.png]
 //
 // Each rung runs a prompt of random token ids (as llama-bench does) and then greedy decoding,
 // and reports prompt tok/s (prefill), generation tok/s (decode), the ratio to the rung before,
@@ -119,6 +120,7 @@ int run_bench(Args& args) {
   const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
   const bool json = args.has("--json");
   const auto plot = args.value("--plot");
+  const std::string from = args.value("--from").value_or("ch04");
   args.finish();
   if (!ladder) throw Error("give --ladder (the only benchmark so far)");
   if (threads < 1 || n_prompt < 1 || n_gen < 1)
@@ -144,6 +146,10 @@ int run_bench(Args& args) {
        n_prompt, n_gen},
   };
   if (threads == 1) rungs.pop_back();
+  // --from chNN: start at that chapter's rung (the scalar rungs take minutes on a 1B model).
+  while (!rungs.empty() && rungs.front().name.compare(0, from.size(), from) < 0) rungs.erase(rungs.begin());
+  if (rungs.empty() || rungs.front().name.compare(0, from.size(), from) != 0)
+    throw Error("--from " + from + ": no such rung (ch04, ch05, ch06, ch08)");
   std::shared_ptr<Model> f32;
   for (Rung& r : rungs) {
     std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt, r.gen);
@@ -229,7 +235,7 @@ int run_bench(Args& args) {
 
 extern const Command kBench{"bench",
                             "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
-                            "[--json] [--plot FILE.png]",
+                            "[--from chNN] [--json] [--plot FILE.png]",
                             &run_bench};
 
 }  // namespace llm::cli
