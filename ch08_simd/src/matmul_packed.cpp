@@ -86,31 +86,34 @@ template bool prepare_packed<PackedType::Q4_0>(const Tensor&, PreparedWeight&);
 template bool prepare_packed<PackedType::Q4_1>(const Tensor&, PreparedWeight&);
 template bool prepare_packed<PackedType::Q8_0>(const Tensor&, PreparedWeight&);
 
-bool quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, int t, int nt,
-                   QuantizedRows& out, bool vector) {
-  // Layout in ctx.shared: qs [n][cols], then d, s, sum [n][blocks] (each 64-byte aligned).
+namespace {
+size_t align64(size_t v) { return (v + 63) / 64 * 64; }
+}  // namespace
+
+size_t quantized_bytes(int n, int64_t cols) {
+  const size_t rows = static_cast<size_t>(n), nb = static_cast<size_t>(cols / kQK);
+  return align64(rows * static_cast<size_t>(cols)) + 3 * align64(rows * nb * 4);
+}
+
+void quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, std::byte* base,
+                   int64_t r0, int64_t r1, int t, bool vector, QuantizedRows& out) {
+  // Layout at base: qs [n][cols], then d, s, sum [n][blocks], each 64-byte aligned.
   const int64_t nb = cols / kQK;
-  const auto align = [](size_t v) { return (v + 63) / 64 * 64; };
-  const size_t qs_bytes = align(static_cast<size_t>(n) * static_cast<size_t>(cols));
-  const size_t f_bytes = align(static_cast<size_t>(n) * static_cast<size_t>(nb) * 4);
-  if (qs_bytes + 3 * f_bytes > ctx.shared_bytes ||
-      static_cast<size_t>(nb) * sizeof(block_q8_1) > ctx.scratch_bytes)
-    return false;
-  auto* qs = reinterpret_cast<int8_t*>(ctx.shared);
-  auto* d = reinterpret_cast<float*>(ctx.shared + qs_bytes);
-  auto* s = reinterpret_cast<float*>(ctx.shared + qs_bytes + f_bytes);
-  auto* sum = reinterpret_cast<int32_t*>(ctx.shared + qs_bytes + 2 * f_bytes);
+  const size_t qs_bytes = align64(static_cast<size_t>(n) * static_cast<size_t>(cols));
+  const size_t f_bytes = align64(static_cast<size_t>(n) * static_cast<size_t>(nb) * 4);
+  auto* qs = reinterpret_cast<int8_t*>(base);
+  auto* d = reinterpret_cast<float*>(base + qs_bytes);
+  auto* s = reinterpret_cast<float*>(base + qs_bytes + f_bytes);
+  auto* sum = reinterpret_cast<int32_t*>(base + qs_bytes + 2 * f_bytes);
   out = {qs, d, s, sum, n, nb};
-  if (t < 0) return true;  // only the layout
+  if (vector) {
+    quantize_rows_avx512(x, r0, r1, cols, qs, d, s, sum);
+    return;
+  }
   // Chapter 6's x86 activation quantizer, so the codes equal the reference path's; then
   // unpacked for SIMD (scales widened, block sums kept).
-  const Range mine = split_range(n, nt, t);
-  if (vector) {
-    quantize_rows_avx512(x, mine.begin, mine.end, cols, qs, d, s, sum);
-    return true;
-  }
   auto* tmp = reinterpret_cast<block_q8_1*>(ctx.thread_scratch(t));
-  for (int64_t i = mine.begin; i < mine.end; ++i) {
+  for (int64_t i = r0; i < r1; ++i) {
     quantize_activation_q8_1(x + i * cols, tmp, cols);
     for (int64_t b = 0; b < nb; ++b) {
       const block_q8_1& blk = tmp[b];
@@ -122,7 +125,6 @@ bool quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, 
       sum[i * nb + b] = acc;
     }
   }
-  return true;
 }
 
 }  // namespace llm::simd

@@ -7,6 +7,7 @@
 
 #include "llm/config/error.h"
 #include "llm/batching/register.h"
+#include "llm/quant/blocks.h"
 #include "llm/quant/codecs.h"
 #include "llm/quant/quant_type.h"
 #include "llm/simd/cpu_features.h"
@@ -28,14 +29,25 @@ using FloatLeaf = void (*)(int, const uint8_t*, size_t, int64_t, const float*, i
 template <PackedLeaf Leaf, bool kVectorQuantizer>
 bool run_packed(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
   const int64_t cols = jobs.front().w->tensor.cols();
-  QuantizedRows layout;
-  if (!quantize_rows(ctx, x, n, cols, -1, 1, layout, kVectorQuantizer)) return false;
   for (const MatmulJob& j : jobs)
     if (!j.w->packed || j.w->tensor.cols() != cols) return false;
+  // A decoded token's one row is quantized by every thread into its own copy (a fraction of a
+  // microsecond), which saves the barrier the threads would otherwise meet at.
+  const bool own_copy = n == 1 && ctx.threads() > 1;
+  const size_t need = quantized_bytes(n, cols);
+  if (need * (own_copy ? static_cast<size_t>(ctx.threads()) : 1) > ctx.shared_bytes ||
+      static_cast<size_t>(cols / kQK) * sizeof(block_q8_1) > ctx.scratch_bytes)
+    return false;
   ctx.parallel([&](int t, int nt) {
     QuantizedRows q;
-    quantize_rows(ctx, x, n, cols, t, nt, q, kVectorQuantizer);
-    ctx.barrier();
+    if (own_copy) {
+      quantize_rows(ctx, x, n, cols, ctx.shared + static_cast<size_t>(t) * need, 0, n, t,
+                    kVectorQuantizer, q);
+    } else {
+      const Range rows = split_range(n, nt, t);
+      quantize_rows(ctx, x, n, cols, ctx.shared, rows.begin, rows.end, t, kVectorQuantizer, q);
+      ctx.barrier();
+    }
     // The jobs' row groups, end to end, split in nt contiguous shares: a thread streams as few
     // separate regions as possible (each new stream costs the prefetchers some misses).
     int64_t total = 0;
