@@ -116,6 +116,48 @@ void register_attention_benchmarks(const Registry& r) {
   }
 }
 
+// The matmuls of a decoded token of SmolLM2-135M-Q4_1 alone: 30 layers of q/k/v (one call),
+// o, gate/up (one call), down, as the model calls them, with weights that stream from L3/DRAM.
+// GB/s here against the roofline says how much the calls' fixed costs take from decoding.
+void BM_DecodeLayers(benchmark::State& state, const Registry* r) {
+  const auto kernel = Registry::cast<MatmulKernel>(*r->best("matmul/q4_1"));
+  struct Layer {
+    PreparedWeight w[7];
+  };
+  static std::vector<Layer> layers = [&] {
+    std::vector<Layer> v(30);
+    const int shapes[7][2] = {{576, 576}, {192, 576}, {192, 576}, {576, 576},
+                              {1536, 576}, {1536, 576}, {576, 1536}};
+    uint32_t seed = 1;
+    for (Layer& l : v)
+      for (int i = 0; i < 7; ++i) {
+        l.w[i].tensor = quantize_tensor(
+            Tensor::from_f32(random_values(static_cast<size_t>(shapes[i][0]) * shapes[i][1], seed++, 0.1f),
+                             {shapes[i][0], shapes[i][1]}),
+            DType::Q4_1);
+        if (kernel.prepare) kernel.prepare(l.w[i].tensor, l.w[i]);
+      }
+    return v;
+  }();
+  std::vector<float> x(1536, 0.5f), q(576), k(192), v(192), o(576), g(1536), u(1536), d(576);
+  size_t bytes = 0;
+  for (const Layer& l : layers)
+    for (const PreparedWeight& w : l.w) bytes += w.tensor.nbytes();
+  const ExecContext& ctx = context().ctx;
+  for (auto _ : state)
+    for (const Layer& l : layers) {
+      const MatmulJob qkv[] = {{&l.w[0], q.data()}, {&l.w[1], k.data()}, {&l.w[2], v.data()}};
+      kernel.run(ctx, std::span<const MatmulJob>(qkv), x.data(), 1);
+      const MatmulJob jo{&l.w[3], o.data()};
+      kernel.run(ctx, {&jo, 1}, q.data(), 1);
+      const MatmulJob gu[] = {{&l.w[4], g.data()}, {&l.w[5], u.data()}};
+      kernel.run(ctx, std::span<const MatmulJob>(gu), o.data(), 1);
+      const MatmulJob jd{&l.w[6], d.data()};
+      kernel.run(ctx, {&jd, 1}, g.data(), 1);
+    }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+
 // The price of one synchronization: an empty job dispatched to the pool (run), and a barrier
 // inside a job. A decoded token of SmolLM2-135M costs ~150 dispatches and ~120 barriers.
 void BM_PoolDispatch(benchmark::State& state) {
@@ -144,6 +186,7 @@ int main(int argc, char** argv) {
   for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0})
     register_matmuls(registry, t, 32768, 576);
   register_attention_benchmarks(registry);
+  benchmark::RegisterBenchmark("decode_layers/q4_1", BM_DecodeLayers, &registry)->UseRealTime();
   benchmark::RegisterBenchmark("pool/dispatch", BM_PoolDispatch)->UseRealTime();
   benchmark::RegisterBenchmark("pool/barrier", BM_PoolBarrier)->UseRealTime();
   benchmark::Initialize(&argc, argv);
