@@ -106,10 +106,12 @@ void quantize_rows(const ExecContext& ctx, const float* x, int n, int64_t cols, 
   auto* s = reinterpret_cast<float*>(base + qs_bytes + f_bytes);
   auto* sum = reinterpret_cast<int32_t*>(base + qs_bytes + 2 * f_bytes);
   out = {qs, d, s, sum, n, nb};
+#if defined(__x86_64__)
   if (vector) {
     quantize_rows_avx512(x, r0, r1, cols, qs, d, s, sum);
     return;
   }
+#endif
   // Chapter 6's x86 activation quantizer, so the codes equal the reference path's; then
   // unpacked for SIMD (scales widened, block sums kept).
   auto* tmp = reinterpret_cast<block_q8_1*>(ctx.thread_scratch(t));

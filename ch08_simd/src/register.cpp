@@ -106,6 +106,7 @@ bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const
   return true;
 }
 
+#if defined(__x86_64__)
 // ---- row-wise ops: a decoded token's rows are too short to split; a prompt's are split --------
 template <class F>
 void over_rows(const ExecContext& ctx, int rows, F&& f) {
@@ -254,6 +255,7 @@ bool attention_avx512_op(const ExecContext& ctx, const float* q, const Attention
 
 bool avx512() { return cpu_features().has_avx512(); }
 bool avx2() { return cpu_features().has_avx2(); }
+#endif  // __x86_64__
 
 }  // namespace
 }  // namespace simd
@@ -261,6 +263,11 @@ bool avx2() { return cpu_features().has_avx2(); }
 void register_simd(Registry& r) {
   register_batching(r);
   using namespace simd;
+  r.add({"matmul/q4_k", "threaded", 5, {}, MatmulKernel{&run_threaded<3>, nullptr},
+         "reference dot products, threads over rows"});
+  r.add({"matmul/q6_k", "threaded", 5, {}, MatmulKernel{&run_threaded<4>, nullptr},
+         "reference dot products, threads over rows"});
+#if defined(__x86_64__)
   const auto packed = [&](const char* type, const char* variant, bool (*avail)(), MatmulKernel k,
                           const char* doc) {
     r.add({std::string("matmul/") + type, variant, avail == &avx512 ? 10 : 8, avail, k, doc});
@@ -283,10 +290,6 @@ void register_simd(Registry& r) {
   packed("q8_0", "avx2", &avx2,
          {&run_packed<&matmul_packed_avx2, false>, &prepare_packed<PackedType::Q8_0>},
          "16-row groups as 8-row halves, sign moved onto the activations");
-  r.add({"matmul/q4_k", "threaded", 5, {}, MatmulKernel{&run_threaded<3>, nullptr},
-         "reference dot products, threads over rows"});
-  r.add({"matmul/q6_k", "threaded", 5, {}, MatmulKernel{&run_threaded<4>, nullptr},
-         "reference dot products, threads over rows"});
   for (const char* t : {"f32", "f16", "bf16"}) {
     r.add({std::string("matmul/") + t, "avx512", 10, &avx512,
            MatmulKernel{&run_float<&matmul_float_avx512>, nullptr},
@@ -301,6 +304,7 @@ void register_simd(Registry& r) {
   r.add({"add", "avx512", 10, &avx512, AddFn{&add_avx512_op}, "16 lanes"});
   r.add({"attention", "avx512", 10, &avx512, AttentionBatchFn{&attention_avx512_op},
          "GQA heads share each key load; threads over tokens x KV heads"});
+#endif  // __x86_64__
 }
 
 }  // namespace llm
