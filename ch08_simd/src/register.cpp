@@ -120,19 +120,23 @@ void over_rows(const ExecContext& ctx, int rows, F&& f) {
   });
 }
 
-bool rmsnorm_avx512_op(const ExecContext& ctx, const float* x, const float* weight, int rows,
-                       int dim, float eps, float* out) {
-  over_rows(ctx, rows, [&](int64_t a, int64_t b) { rmsnorm_avx512(x, weight, a, b, dim, eps, out); });
+using RmsNormLeaf = void (*)(const float*, const float*, int64_t, int64_t, int64_t, float, float*);
+using RowLeaf = void (*)(float*, const float*, int64_t);
+
+template <RmsNormLeaf Leaf>
+bool rmsnorm_op(const ExecContext& ctx, const float* x, const float* weight, int rows, int dim,
+                float eps, float* out) {
+  over_rows(ctx, rows, [&](int64_t a, int64_t b) { Leaf(x, weight, a, b, dim, eps, out); });
   return true;
 }
-bool silu_mul_avx512_op(const ExecContext& ctx, float* gate, const float* up, int rows, int dim) {
-  over_rows(ctx, rows, [&](int64_t a, int64_t b) {
-    silu_mul_avx512(gate + a * dim, up + a * dim, (b - a) * dim);
-  });
+template <RowLeaf Leaf>
+bool silu_mul_op(const ExecContext& ctx, float* gate, const float* up, int rows, int dim) {
+  over_rows(ctx, rows, [&](int64_t a, int64_t b) { Leaf(gate + a * dim, up + a * dim, (b - a) * dim); });
   return true;
 }
-bool add_avx512_op(const ExecContext& ctx, float* acc, const float* x, int rows, int dim) {
-  over_rows(ctx, rows, [&](int64_t a, int64_t b) { add_avx512(acc + a * dim, x + a * dim, (b - a) * dim); });
+template <RowLeaf Leaf>
+bool add_op(const ExecContext& ctx, float* acc, const float* x, int rows, int dim) {
+  over_rows(ctx, rows, [&](int64_t a, int64_t b) { Leaf(acc + a * dim, x + a * dim, (b - a) * dim); });
   return true;
 }
 
@@ -143,10 +147,17 @@ bool add_avx512_op(const ExecContext& ctx, float* acc, const float* x, int rows,
 // its keys are split into ranges (flash-decoding): each item leaves its range's unnormalized
 // output, max and sum, and after one barrier the ranges are merged:
 //   out = Σ_r acc_r · e^(m_r − M) / Σ_r l_r · e^(m_r − M),  M = max_r m_r.
-bool attention_avx512_op(const ExecContext& ctx, const float* q, const AttentionJob* jobs, int n,
-                         const AttentionShape& s, float* out) {
+using ScoresLeaf = void (*)(const float*, int, int, const void*, int, int, int, bool, float, float*,
+                           int);
+using ExpLeaf = void (*)(float*, int, int, int, float*, float*);
+using ValuesLeaf = void (*)(const float*, int, int, const void*, int, int, int, bool, int, float*,
+                           int);
+
+template <ScoresLeaf Scores, ExpLeaf ExpRows, ValuesLeaf Values, int kLanes>
+bool attention_op(const ExecContext& ctx, const float* q, const AttentionJob* jobs, int n,
+                  const AttentionShape& s, float* out) {
   const int hd = s.head_dim;
-  if (hd % 16 != 0 || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0) return false;
+  if (hd % kLanes != 0 || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0) return false;
   int max_keys = 0;
   for (int i = 0; i < n; ++i) {
     int held = 0;
@@ -203,14 +214,14 @@ bool attention_avx512_op(const ExecContext& ctx, const float* q, const Attention
         };
         each_block([&](const KvBlock& b, int row, int rows, int dst) {
           const size_t elem = b.dtype == DType::F16 ? 2 : 4;
-          attn_scores_avx512(qi, nh, hd,
+          Scores(qi, nh, hd,
                              static_cast<const uint8_t*>(b.k) + elem * static_cast<size_t>(row) * b.row_stride,
                              rows, b.row_stride, g * hd, b.dtype == DType::F16, scale, scores + dst, nk);
         });
-        exp_rows_avx512(scores, nh, nk, nk, m, l);
+        ExpRows(scores, nh, nk, nk, m, l);
         each_block([&](const KvBlock& b, int row, int rows, int dst) {
           const size_t elem = b.dtype == DType::F16 ? 2 : 4;
-          attn_values_avx512(scores + dst, nh, nk,
+          Values(scores + dst, nh, nk,
                              static_cast<const uint8_t*>(b.v) + elem * static_cast<size_t>(row) * b.row_stride,
                              rows, b.row_stride, g * hd, b.dtype == DType::F16, hd, oi, hd);
         });
@@ -298,11 +309,20 @@ void register_simd(Registry& r) {
            MatmulKernel{&run_float<&matmul_float_avx2>, nullptr},
            "widened in registers, 4 tokens per weight row load"});
   }
-  r.add({"rmsnorm", "avx512", 10, &avx512, RmsNormFn{&rmsnorm_avx512_op}, "16 lanes, float sums"});
-  r.add({"silu_mul", "avx512", 10, &avx512, SiluMulFn{&silu_mul_avx512_op},
+  r.add({"rmsnorm", "avx512", 10, &avx512, RmsNormFn{&rmsnorm_op<&rmsnorm_avx512>},
+         "16 lanes, float sums"});
+  r.add({"rmsnorm", "avx2", 8, &avx2, RmsNormFn{&rmsnorm_op<&rmsnorm_avx2>}, "8 lanes, float sums"});
+  r.add({"silu_mul", "avx512", 10, &avx512, SiluMulFn{&silu_mul_op<&silu_mul_avx512>},
          "16 lanes of the polynomial exp"});
-  r.add({"add", "avx512", 10, &avx512, AddFn{&add_avx512_op}, "16 lanes"});
-  r.add({"attention", "avx512", 10, &avx512, AttentionBatchFn{&attention_avx512_op},
+  r.add({"silu_mul", "avx2", 8, &avx2, SiluMulFn{&silu_mul_op<&silu_mul_avx2>},
+         "8 lanes of the polynomial exp"});
+  r.add({"add", "avx512", 10, &avx512, AddFn{&add_op<&add_avx512>}, "16 lanes"});
+  r.add({"add", "avx2", 8, &avx2, AddFn{&add_op<&add_avx2>}, "8 lanes"});
+  r.add({"attention", "avx512", 10, &avx512,
+         AttentionBatchFn{&attention_op<&attn_scores_avx512, &exp_rows_avx512, &attn_values_avx512, 16>},
+         "GQA heads share each key load; threads over tokens x KV heads"});
+  r.add({"attention", "avx2", 8, &avx2,
+         AttentionBatchFn{&attention_op<&attn_scores_avx2, &exp_rows_avx2, &attn_values_avx2, 8>},
          "GQA heads share each key load; threads over tokens x KV heads"});
 #endif  // __x86_64__
 }

@@ -64,6 +64,10 @@ void rmsnorm_avx512(const float* x, const float* weight, int64_t r0, int64_t r1,
                     float eps, float* out);
 void silu_mul_avx512(float* gate, const float* up, int64_t count);  // count values
 void add_avx512(float* acc, const float* x, int64_t count);
+void rmsnorm_avx2(const float* x, const float* weight, int64_t r0, int64_t r1, int64_t dim,
+                  float eps, float* out);
+void silu_mul_avx2(float* gate, const float* up, int64_t count);
+void add_avx2(float* acc, const float* x, int64_t count);
 
 // Attention, in three steps the driver runs block by block over a range of a sequence's keys,
 // for nh query heads that share one KV head (GQA: the keys and values are loaded and widened
@@ -82,5 +86,12 @@ void exp_rows_avx512(float* p, int nh, int n, int ld, float* row_max, float* row
 void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows,
                         int row_stride, int head, bool kv_f16, int head_dim, float* out,
                         int ld_out);
+// The same three steps on 8 lanes (head_dim a multiple of 8).
+void attn_scores_avx2(const float* q, int nh, int head_dim, const void* k, int rows,
+                      int row_stride, int head, bool kv_f16, float scale, float* scores,
+                      int ld_scores);
+void exp_rows_avx2(float* p, int nh, int n, int ld, float* row_max, float* row_sum);
+void attn_values_avx2(const float* p, int nh, int ld_p, const void* v, int rows, int row_stride,
+                      int head, bool kv_f16, int head_dim, float* out, int ld_out);
 
 }  // namespace llm::simd
