@@ -1,6 +1,7 @@
 // llm perplexity — how well a model predicts a text, and how far a quantized model drifts.
 //
 //   llm perplexity --model FILE [--tokenizer FILE] --text-file F [--ctx N] [--kl-base FILE]
+//                  [--threads N]
 //
 // The text is tokenized (with BOS) and cut into windows of --ctx tokens (default: the model's
 // context, at most 512). Within a window every token after the first is scored:
@@ -14,6 +15,7 @@
 #include "args.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
+#include "llm/transformer/backend.h"
 #include "llm/transformer/transformer.h"
 
 namespace llm::cli {
@@ -35,11 +37,14 @@ void log_softmax(std::span<const float> logits, std::vector<double>& out) {
 struct Runner {
   LoadedModel lm;
   std::unique_ptr<ScratchKvCache> cache;
+  std::unique_ptr<CpuBackend> backend;
   std::unique_ptr<Transformer> tr;
-  Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg)
+  Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg,
+         int threads)
       : lm(load_model(path, tok)) {
     cache = std::make_unique<ScratchKvCache>(lm.model->config, 1, ctx);
-    tr = std::make_unique<Transformer>(*lm.model, Kernels::select(reg), *cache, kChunk);
+    backend = std::make_unique<CpuBackend>(Kernels::select(reg), threads);
+    tr = std::make_unique<Transformer>(*lm.model, *backend, *cache, kChunk);
   }
 };
 
@@ -49,6 +54,7 @@ int run_perplexity(Args& args) {
   const std::string text_path = args.required("--text-file");
   const int ctx_arg = args.get_int("--ctx", 0);
   const auto kl_base = args.value("--kl-base");
+  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
   args.finish();
 
   Registry reg;
@@ -63,10 +69,10 @@ int run_perplexity(Args& args) {
   const auto tokens = probe.tokenizer->encode(text, {.add_bos = true});
   if (tokens.size() < 2) throw Error(text_path + ": too short to score (fewer than 2 tokens)");
 
-  Runner model(model_path, tok_path, ctx, reg);
+  Runner model(model_path, tok_path, ctx, reg, threads);
   std::unique_ptr<Runner> base;
   if (kl_base) {
-    base = std::make_unique<Runner>(*kl_base, tok_path, ctx, reg);
+    base = std::make_unique<Runner>(*kl_base, tok_path, ctx, reg, threads);
     if (base->lm.model->config.vocab_size != model.lm.model->config.vocab_size)
       throw Error("--kl-base: the two models have different vocabularies");
   }
@@ -129,7 +135,8 @@ int run_perplexity(Args& args) {
 
 extern const Command kPerplexity{
     "perplexity",
-    "perplexity --model FILE [--tokenizer FILE] --text-file F [--ctx N] [--kl-base FILE]",
+    "perplexity --model FILE [--tokenizer FILE] --text-file F [--ctx N] [--kl-base FILE] "
+    "[--threads N]",
     &run_perplexity};
 
 }  // namespace llm::cli
