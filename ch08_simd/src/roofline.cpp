@@ -26,13 +26,15 @@ double measure_read_gb_per_s(size_t bytes, ThreadPool& pool, int passes) {
   });
 #if defined(__x86_64__)
   [[maybe_unused]] const bool wide = cpu_features().has_avx512();
+  [[maybe_unused]] const bool avx2 = cpu_features().has_avx2();
 #else
-  [[maybe_unused]] const bool wide = false;
+  [[maybe_unused]] const bool wide = false, avx2 = false;
 #endif
   // One thread's share, summed (so the reads cannot be optimized away).
   const auto read = [&](int64_t begin, int64_t end) -> double {
 #if defined(__x86_64__)
     if (wide) return simd::read_sum_avx512(data + begin, end - begin);
+    if (avx2) return simd::read_sum_avx2(data + begin, end - begin);
 #endif
     float s[8] = {};
     for (int64_t i = begin; i < end; i += 8)

@@ -375,4 +375,18 @@ void attn_values_avx2(const float* p, int nh, int ld_p, const void* v, int rows,
   }
 }
 
+double read_sum_avx2(const float* p, int64_t n) {
+  __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a = _mm256_add_ps(a, _mm256_load_ps(p + i));
+    b = _mm256_add_ps(b, _mm256_load_ps(p + i + 8));
+    c = _mm256_add_ps(c, _mm256_load_ps(p + i + 16));
+    d = _mm256_add_ps(d, _mm256_load_ps(p + i + 24));
+  }
+  double s = hsum(_mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 }  // namespace llm::simd

@@ -46,6 +46,7 @@ void matmul_packed_avx2(const PackedMatrix& w, const QuantizedRows& x, int64_t g
 
 // Σ of n floats, read with 512-bit loads (the roofline's streaming read).
 double read_sum_avx512(const float* p, int64_t n);
+double read_sum_avx2(const float* p, int64_t n);
 
 // Quantizes rows [r0, r1) of x ([n][cols], cols a multiple of 32) into the QuantizedRows arrays:
 // the same codes and scales as chapter 6's quantize_activation_q8_1 (checked by the tests).
