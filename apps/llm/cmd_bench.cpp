@@ -36,7 +36,7 @@ namespace {
 
 struct Rung {
   std::string name;
-  bool f32 = false;        // weights dequantized to f32 (the chapter 4 model)
+  bool f32 = false;  // weights dequantized to f32 (the chapter 4 model)
   bool kv_cache = true;
   bool reference = false;  // the scalar reference kernels
   int threads = 1;
@@ -57,7 +57,8 @@ std::shared_ptr<Model> f32_model(const Model& m) {
 void run_rung(Rung& r, const Model& model, const Registry& reg) {
   std::vector<int32_t> prompt(static_cast<size_t>(r.prompt));
   std::mt19937 rng(42);
-  for (int32_t& id : prompt) id = static_cast<int32_t>(rng() % static_cast<uint32_t>(model.config.vocab_size));
+  for (int32_t& id : prompt)
+    id = static_cast<int32_t>(rng() % static_cast<uint32_t>(model.config.vocab_size));
   std::map<std::string, std::string> overrides;
   if (r.reference) overrides["*"] = "ref";
   CpuBackend backend(Kernels::select(reg, overrides), r.threads);
@@ -142,17 +143,19 @@ int run_bench(Args& args) {
       {"ch05 reference f32 + KV cache", true, true, true, 1, short_prompt, short_gen},
       {"ch06 quantized reference", false, true, true, 1, short_prompt, short_gen},
       {"ch08 SIMD, 1 thread", false, true, false, 1, n_prompt, n_gen},
-      {"ch08 SIMD + " + std::to_string(threads) + " threads", false, true, false, threads,
-       n_prompt, n_gen},
+      {"ch08 SIMD + " + std::to_string(threads) + " threads", false, true, false, threads, n_prompt,
+       n_gen},
   };
   if (threads == 1) rungs.pop_back();
   // --from chNN: start at that chapter's rung (the scalar rungs take minutes on a 1B model).
-  while (!rungs.empty() && rungs.front().name.compare(0, from.size(), from) < 0) rungs.erase(rungs.begin());
+  while (!rungs.empty() && rungs.front().name.compare(0, from.size(), from) < 0)
+    rungs.erase(rungs.begin());
   if (rungs.empty() || rungs.front().name.compare(0, from.size(), from) != 0)
     throw Error("--from " + from + ": no such rung (ch04, ch05, ch06, ch08)");
   std::shared_ptr<Model> f32;
   for (Rung& r : rungs) {
-    std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt, r.gen);
+    std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt,
+                 r.gen);
     const Model* m = &model;
     if (r.f32) {
       if (!f32) f32 = f32_model(model);
@@ -171,8 +174,14 @@ int run_bench(Args& args) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
   };
   const double dispatch_s = time_it([&] { pool.run([](int, int) {}); }, 20000);
-  const double barrier_s =
-      time_it([&] { pool.run([&](int, int) { for (int i = 0; i < 100; ++i) pool.barrier(); }); }, 200) / 100;
+  const double barrier_s = time_it(
+                               [&] {
+                                 pool.run([&](int, int) {
+                                   for (int i = 0; i < 100; ++i) pool.barrier();
+                                 });
+                               },
+                               200) /
+                           100;
   Roofline roof;
   roof.bytes_per_token = model.weight_bytes();
   roof.read_gb_per_s = measure_read_gb_per_s(roof.bytes_per_token, pool);
@@ -193,12 +202,13 @@ int run_bench(Args& args) {
                      {"read_gb_per_s", roof.read_gb_per_s},
                      {"tokens_per_s", roof.tokens_per_s()}};
     const Rung& last = rungs.back();
-    j["synchronization"] = {{"dispatch_us", dispatch_s * 1e6},
-                            {"barrier_us", barrier_s * 1e6},
-                            {"dispatches_per_token", last.dispatches_per_token},
-                            {"barriers_per_token", last.barriers_per_token},
-                            {"us_per_token", (last.dispatches_per_token * dispatch_s +
-                                              last.barriers_per_token * barrier_s) * 1e6}};
+    j["synchronization"] = {
+        {"dispatch_us", dispatch_s * 1e6},
+        {"barrier_us", barrier_s * 1e6},
+        {"dispatches_per_token", last.dispatches_per_token},
+        {"barriers_per_token", last.barriers_per_token},
+        {"us_per_token",
+         (last.dispatches_per_token * dispatch_s + last.barriers_per_token * barrier_s) * 1e6}};
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%s, %d threads, %s\n", path.c_str(), threads, cpu_features().brand.c_str());
@@ -209,24 +219,27 @@ int run_bench(Args& args) {
                 "gen", "gen tok/s", "x", "roofline");
     const Rung* prev = nullptr;
     for (const Rung& r : rungs) {
-      std::printf("%-36s %8d %12.1f %7s %8d %12.1f %7s %8.1f%%\n", r.name.c_str(), r.prompt,
-                  r.prompt_tok_s,
-                  prev ? (std::to_string(r.prompt_tok_s / prev->prompt_tok_s).substr(0, 5) + "x").c_str() : "",
-                  r.gen, r.gen_tok_s,
-                  prev ? (std::to_string(r.gen_tok_s / prev->gen_tok_s).substr(0, 5) + "x").c_str() : "",
-                  100.0 * r.gen_tok_s / roof.tokens_per_s());
+      std::printf(
+          "%-36s %8d %12.1f %7s %8d %12.1f %7s %8.1f%%\n", r.name.c_str(), r.prompt, r.prompt_tok_s,
+          prev ? (std::to_string(r.prompt_tok_s / prev->prompt_tok_s).substr(0, 5) + "x").c_str()
+               : "",
+          r.gen, r.gen_tok_s,
+          prev ? (std::to_string(r.gen_tok_s / prev->gen_tok_s).substr(0, 5) + "x").c_str() : "",
+          100.0 * r.gen_tok_s / roof.tokens_per_s());
       prev = &r;
     }
     const Rung& last = rungs.back();
-    const double sync_s = last.dispatches_per_token * dispatch_s + last.barriers_per_token * barrier_s;
-    std::printf("\nsynchronization (%s): %.0f dispatches x %.2f us + %.0f barriers x %.2f us = "
-                "%.0f us per decoded token (%.1f%% of its time)\n",
-                last.name.c_str(), last.dispatches_per_token, dispatch_s * 1e6,
-                last.barriers_per_token, barrier_s * 1e6, sync_s * 1e6,
-                last.gen_tok_s > 0 ? 100.0 * sync_s * last.gen_tok_s : 0.0);
+    const double sync_s =
+        last.dispatches_per_token * dispatch_s + last.barriers_per_token * barrier_s;
+    std::printf(
+        "\nsynchronization (%s): %.0f dispatches x %.2f us + %.0f barriers x %.2f us = "
+        "%.0f us per decoded token (%.1f%% of its time)\n",
+        last.name.c_str(), last.dispatches_per_token, dispatch_s * 1e6, last.barriers_per_token,
+        barrier_s * 1e6, sync_s * 1e6, last.gen_tok_s > 0 ? 100.0 * sync_s * last.gen_tok_s : 0.0);
   }
-  if (plot && !write_plot(rungs, roof, *plot, path.substr(path.find_last_of('/') + 1) + ", " +
-                                                    std::to_string(threads) + " threads"))
+  if (plot && !write_plot(rungs, roof, *plot,
+                          path.substr(path.find_last_of('/') + 1) + ", " + std::to_string(threads) +
+                              " threads"))
     throw Error("--plot: could not run gnuplot (install gnuplot-nox) to write " + *plot);
   return 0;
 }

@@ -129,11 +129,12 @@ int run_generate(Args& args) {
 
 }  // namespace
 
-extern const Command kGenerate{"generate",
-                               "generate --model FILE [--tokenizer FILE] (--prompt S | "
-                               "--prompt-ids \"1 2 3\") [-n N] [--chat] "
-                               "[--temperature T --top-k K --top-p P --min-p M --repeat-penalty R "
-                               "--seed S] [--no-kv-cache] [--print-ids] [--threads N] [--reference] [--kernels]",
-                               &run_generate};
+extern const Command kGenerate{
+    "generate",
+    "generate --model FILE [--tokenizer FILE] (--prompt S | "
+    "--prompt-ids \"1 2 3\") [-n N] [--chat] "
+    "[--temperature T --top-k K --top-p P --min-p M --repeat-penalty R "
+    "--seed S] [--no-kv-cache] [--print-ids] [--threads N] [--reference] [--kernels]",
+    &run_generate};
 
 }  // namespace llm::cli

@@ -98,7 +98,8 @@ void print_cpu_and_kernels() {
     if (op.starts_with("to_f32/") || op.starts_with("from_f32/") || op.starts_with("vec_dot/"))
       continue;  // codecs and dot products: building blocks, not ops of the forward pass
     std::string all;
-    for (const KernelEntry* e : reg.variants(op)) all += " " + e->variant + (e->usable() ? "*" : "");
+    for (const KernelEntry* e : reg.variants(op))
+      all += " " + e->variant + (e->usable() ? "*" : "");
     const auto it = k.chosen.find(op);
     std::printf("%-20s %-14s%s\n", op.c_str(), it == k.chosen.end() ? "-" : it->second.c_str(),
                 all.c_str());

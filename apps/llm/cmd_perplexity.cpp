@@ -39,8 +39,7 @@ struct Runner {
   std::unique_ptr<ScratchKvCache> cache;
   std::unique_ptr<CpuBackend> backend;
   std::unique_ptr<Transformer> tr;
-  Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg,
-         int threads)
+  Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg, int threads)
       : lm(load_model(path, tok)) {
     cache = std::make_unique<ScratchKvCache>(lm.model->config, 1, ctx);
     backend = std::make_unique<CpuBackend>(Kernels::select(reg), threads);

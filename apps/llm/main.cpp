@@ -22,8 +22,8 @@ namespace {
 using llm::cli::Command;
 
 const Command* const kCommands[] = {
-    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,
-    &llm::cli::kQuantize, &llm::cli::kTokenize,   &llm::cli::kDetokenize, &llm::cli::kBench,
+    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,  &llm::cli::kQuantize,
+    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench,
 };
 
 void usage() {

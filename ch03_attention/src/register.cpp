@@ -7,8 +7,8 @@ namespace {
 
 // The per-token functions of this chapter, lifted to the whole-batch ops the forward pass
 // calls: a plain loop over the batch on the calling thread.
-template <void (*Attend)(const float*, std::span<const KvBlock>, int, const AttentionShape&,
-                         float*, float*)>
+template <void (*Attend)(const float*, std::span<const KvBlock>, int, const AttentionShape&, float*,
+                         float*)>
 bool attention_batch(const ExecContext& ctx, const float* q, const AttentionJob* jobs, int n,
                      const AttentionShape& shape, float* out) {
   const size_t width = static_cast<size_t>(shape.n_heads) * shape.head_dim;

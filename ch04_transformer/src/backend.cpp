@@ -13,7 +13,9 @@ namespace {
 class Timed {
  public:
   explicit Timed(double& seconds) : seconds_(seconds), t0_(std::chrono::steady_clock::now()) {}
-  ~Timed() { seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
+  ~Timed() {
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+  }
 
  private:
   double& seconds_;

@@ -26,11 +26,7 @@ Transformer::Transformer(const Model& model, Kernels kernels, KvCache& cache, in
 }
 
 Transformer::Transformer(const Model& model, Backend& backend, KvCache& cache, int max_batch)
-    : model_(model),
-      backend_(backend),
-      cache_(cache),
-      comm_(single_rank_),
-      max_batch_(max_batch) {
+    : model_(model), backend_(backend), cache_(cache), comm_(single_rank_), max_batch_(max_batch) {
   init();
 }
 
@@ -137,8 +133,8 @@ void Transformer::attention_layer(int l, const Batch& batch) {
   // are stored before any attends, so a prompt's tokens see each other within one batch.
   backend_.rope(q_, c.q_dim(), batch.positions.data(), n, c.n_heads, c.head_dim, c.rope_theta,
                 c.rope_layout);
-  backend_.rope(k_, c.kv_dim(), batch.positions.data(), n, c.n_kv_heads, c.head_dim,
-                c.rope_theta, c.rope_layout);
+  backend_.rope(k_, c.kv_dim(), batch.positions.data(), n, c.n_kv_heads, c.head_dim, c.rope_theta,
+                c.rope_layout);
   backend_.store_kv(cache_, l, batch, k_, v_);
   observe_layer(l, "q", q_, n, c.q_dim());
   observe_layer(l, "k", k_, n, c.kv_dim());

@@ -61,8 +61,8 @@ void register_matmuls(const Registry& r, DType type, int rows, int cols) {
               .c_str(),
           [=](benchmark::State& state) {
             auto w = std::make_shared<PreparedWeight>();
-            const Tensor f = Tensor::from_f32(random_values(static_cast<size_t>(rows) * cols, 1, 0.1f),
-                                              {rows, cols});
+            const Tensor f = Tensor::from_f32(
+                random_values(static_cast<size_t>(rows) * cols, 1, 0.1f), {rows, cols});
             w->tensor = type == DType::F32 ? f : quantize_tensor(f, type);
             if (kernel.prepare && !kernel.prepare(w->tensor, *w)) {
               state.SkipWithError("declined");
@@ -76,8 +76,8 @@ void register_matmuls(const Registry& r, DType type, int rows, int cols) {
               benchmark::DoNotOptimize(y.data());
             }
             state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w->tensor.nbytes()));
-            state.counters["tok/s"] = benchmark::Counter(static_cast<double>(n) * state.iterations(),
-                                                         benchmark::Counter::kIsRate);
+            state.counters["tok/s"] = benchmark::Counter(
+                static_cast<double>(n) * state.iterations(), benchmark::Counter::kIsRate);
           })
           ->UseRealTime();
     }
@@ -126,14 +126,15 @@ void BM_DecodeLayers(benchmark::State& state, const Registry* r) {
   };
   static std::vector<Layer> layers = [&] {
     std::vector<Layer> v(30);
-    const int shapes[7][2] = {{576, 576}, {192, 576}, {192, 576}, {576, 576},
+    const int shapes[7][2] = {{576, 576},  {192, 576},  {192, 576}, {576, 576},
                               {1536, 576}, {1536, 576}, {576, 1536}};
     uint32_t seed = 1;
     for (Layer& l : v)
       for (int i = 0; i < 7; ++i) {
         l.w[i].tensor = quantize_tensor(
-            Tensor::from_f32(random_values(static_cast<size_t>(shapes[i][0]) * shapes[i][1], seed++, 0.1f),
-                             {shapes[i][0], shapes[i][1]}),
+            Tensor::from_f32(
+                random_values(static_cast<size_t>(shapes[i][0]) * shapes[i][1], seed++, 0.1f),
+                {shapes[i][0], shapes[i][1]}),
             DType::Q4_1);
         if (kernel.prepare) kernel.prepare(l.w[i].tensor, l.w[i]);
       }
@@ -183,8 +184,7 @@ int main(int argc, char** argv) {
   for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F32})
     register_matmuls(registry, t, 1536, 576);
   // Larger than the L2 caches: the weights stream from L3 or DRAM, as in decoding.
-  for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0})
-    register_matmuls(registry, t, 32768, 576);
+  for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0}) register_matmuls(registry, t, 32768, 576);
   register_attention_benchmarks(registry);
   benchmark::RegisterBenchmark("decode_layers/q4_1", BM_DecodeLayers, &registry)->UseRealTime();
   benchmark::RegisterBenchmark("pool/dispatch", BM_PoolDispatch)->UseRealTime();

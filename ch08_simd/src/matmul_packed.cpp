@@ -15,9 +15,12 @@ namespace {
 
 size_t packed_block_bytes(PackedType t) {
   switch (t) {
-    case PackedType::Q4_0: return 16 * sizeof(block_q4_0);
-    case PackedType::Q4_1: return 16 * sizeof(block_q4_1);
-    case PackedType::Q8_0: return 16 * sizeof(block_q8_0);
+    case PackedType::Q4_0:
+      return 16 * sizeof(block_q4_0);
+    case PackedType::Q4_1:
+      return 16 * sizeof(block_q4_1);
+    case PackedType::Q8_0:
+      return 16 * sizeof(block_q8_0);
   }
   return 0;
 }
@@ -76,8 +79,9 @@ bool prepare_packed(const Tensor& w, PreparedWeight& out) {
           scatter(reinterpret_cast<const block_q8_0*>(row)[b], r, dst, kQK, false);
       }
     }
-  out.packed = std::shared_ptr<const std::byte>(reinterpret_cast<const std::byte*>(mem),
-                                                [](const std::byte* p) { std::free(const_cast<std::byte*>(p)); });
+  out.packed = std::shared_ptr<const std::byte>(
+      reinterpret_cast<const std::byte*>(mem),
+      [](const std::byte* p) { std::free(const_cast<std::byte*>(p)); });
   out.packed_bytes = body;
   return true;
 }
@@ -87,7 +91,9 @@ template bool prepare_packed<PackedType::Q4_1>(const Tensor&, PreparedWeight&);
 template bool prepare_packed<PackedType::Q8_0>(const Tensor&, PreparedWeight&);
 
 namespace {
-size_t align64(size_t v) { return (v + 63) / 64 * 64; }
+size_t align64(size_t v) {
+  return (v + 63) / 64 * 64;
+}
 }  // namespace
 
 size_t quantized_bytes(int n, int64_t cols) {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "llm/config/error.h"
 #include "llm/batching/register.h"
+#include "llm/config/error.h"
 #include "llm/quant/blocks.h"
 #include "llm/quant/codecs.h"
 #include "llm/quant/quant_type.h"
@@ -87,7 +87,8 @@ bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const
   const QuantType& qt = quant_types()[kTypeIndex];
   const int64_t cols = jobs.front().w->tensor.cols();
   const size_t row_q = row_bytes(qt.activation, cols);
-  if (cols % dtype_layout(qt.weight).block_size != 0 || row_q * static_cast<size_t>(n) > ctx.shared_bytes)
+  if (cols % dtype_layout(qt.weight).block_size != 0 ||
+      row_q * static_cast<size_t>(n) > ctx.shared_bytes)
     return false;
   ctx.parallel([&](int t, int nt) {
     const Range mine = split_range(n, nt, t);
@@ -96,11 +97,13 @@ bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const
     ctx.barrier();
     for (const MatmulJob& j : jobs) {
       const Tensor& w = j.w->tensor;
-      const VecDotFn dot = qt.vec_dot_repacked && w.rows() % 8 == 0 ? qt.vec_dot_repacked : qt.vec_dot;
+      const VecDotFn dot =
+          qt.vec_dot_repacked && w.rows() % 8 == 0 ? qt.vec_dot_repacked : qt.vec_dot;
       const Range r = split_range(w.rows(), nt, t);
       for (int64_t row = r.begin; row < r.end; ++row)
         for (int i = 0; i < n; ++i)
-          j.y[i * w.rows() + row] = dot(w.row(row), ctx.shared + static_cast<size_t>(i) * row_q, cols);
+          j.y[i * w.rows() + row] =
+              dot(w.row(row), ctx.shared + static_cast<size_t>(i) * row_q, cols);
     }
   });
   return true;
@@ -131,12 +134,14 @@ bool rmsnorm_op(const ExecContext& ctx, const float* x, const float* weight, int
 }
 template <RowLeaf Leaf>
 bool silu_mul_op(const ExecContext& ctx, float* gate, const float* up, int rows, int dim) {
-  over_rows(ctx, rows, [&](int64_t a, int64_t b) { Leaf(gate + a * dim, up + a * dim, (b - a) * dim); });
+  over_rows(ctx, rows,
+            [&](int64_t a, int64_t b) { Leaf(gate + a * dim, up + a * dim, (b - a) * dim); });
   return true;
 }
 template <RowLeaf Leaf>
 bool add_op(const ExecContext& ctx, float* acc, const float* x, int rows, int dim) {
-  over_rows(ctx, rows, [&](int64_t a, int64_t b) { Leaf(acc + a * dim, x + a * dim, (b - a) * dim); });
+  over_rows(ctx, rows,
+            [&](int64_t a, int64_t b) { Leaf(acc + a * dim, x + a * dim, (b - a) * dim); });
   return true;
 }
 
@@ -148,10 +153,10 @@ bool add_op(const ExecContext& ctx, float* acc, const float* x, int rows, int di
 // output, max and sum, and after one barrier the ranges are merged:
 //   out = Σ_r acc_r · e^(m_r − M) / Σ_r l_r · e^(m_r − M),  M = max_r m_r.
 using ScoresLeaf = void (*)(const float*, int, int, const void*, int, int, int, bool, float, float*,
-                           int);
+                            int);
 using ExpLeaf = void (*)(float*, int, int, int, float*, float*);
 using ValuesLeaf = void (*)(const float*, int, int, const void*, int, int, int, bool, int, float*,
-                           int);
+                            int);
 
 template <ScoresLeaf Scores, ExpLeaf ExpRows, ValuesLeaf Values, int kLanes>
 bool attention_op(const ExecContext& ctx, const float* q, const AttentionJob* jobs, int n,
@@ -188,7 +193,8 @@ bool attention_op(const ExecContext& ctx, const float* q, const AttentionJob* jo
 
   ctx.parallel([&](int t, int nt) {
     auto* scores = reinterpret_cast<float*>(ctx.thread_scratch(t));
-    for (int item = t; item < items; item += nt) {  // interleaved: a prompt's long and short rows mix
+    for (int item = t; item < items;
+         item += nt) {  // interleaved: a prompt's long and short rows mix
       const int pair = item / splits, split = item % splits;
       const int i = pair / (s.n_kv_heads * chunks);
       const int g = pair / chunks % s.n_kv_heads;
@@ -215,15 +221,15 @@ bool attention_op(const ExecContext& ctx, const float* q, const AttentionJob* jo
         each_block([&](const KvBlock& b, int row, int rows, int dst) {
           const size_t elem = b.dtype == DType::F16 ? 2 : 4;
           Scores(qi, nh, hd,
-                             static_cast<const uint8_t*>(b.k) + elem * static_cast<size_t>(row) * b.row_stride,
-                             rows, b.row_stride, g * hd, b.dtype == DType::F16, scale, scores + dst, nk);
+                 static_cast<const uint8_t*>(b.k) + elem * static_cast<size_t>(row) * b.row_stride,
+                 rows, b.row_stride, g * hd, b.dtype == DType::F16, scale, scores + dst, nk);
         });
         ExpRows(scores, nh, nk, nk, m, l);
         each_block([&](const KvBlock& b, int row, int rows, int dst) {
           const size_t elem = b.dtype == DType::F16 ? 2 : 4;
           Values(scores + dst, nh, nk,
-                             static_cast<const uint8_t*>(b.v) + elem * static_cast<size_t>(row) * b.row_stride,
-                             rows, b.row_stride, g * hd, b.dtype == DType::F16, hd, oi, hd);
+                 static_cast<const uint8_t*>(b.v) + elem * static_cast<size_t>(row) * b.row_stride,
+                 rows, b.row_stride, g * hd, b.dtype == DType::F16, hd, oi, hd);
         });
       }
       if (splits == 1) {
@@ -264,8 +270,12 @@ bool attention_op(const ExecContext& ctx, const float* q, const AttentionJob* jo
   return true;
 }
 
-bool avx512() { return cpu_features().has_avx512(); }
-bool avx2() { return cpu_features().has_avx2(); }
+bool avx512() {
+  return cpu_features().has_avx512();
+}
+bool avx2() {
+  return cpu_features().has_avx2();
+}
 #endif  // __x86_64__
 
 }  // namespace
@@ -274,9 +284,17 @@ bool avx2() { return cpu_features().has_avx2(); }
 void register_simd(Registry& r) {
   register_batching(r);
   using namespace simd;
-  r.add({"matmul/q4_k", "threaded", 5, {}, MatmulKernel{&run_threaded<3>, nullptr},
+  r.add({"matmul/q4_k",
+         "threaded",
+         5,
+         {},
+         MatmulKernel{&run_threaded<3>, nullptr},
          "reference dot products, threads over rows"});
-  r.add({"matmul/q6_k", "threaded", 5, {}, MatmulKernel{&run_threaded<4>, nullptr},
+  r.add({"matmul/q6_k",
+         "threaded",
+         5,
+         {},
+         MatmulKernel{&run_threaded<4>, nullptr},
          "reference dot products, threads over rows"});
 #if defined(__x86_64__)
   const auto packed = [&](const char* type, const char* variant, bool (*avail)(), MatmulKernel k,
@@ -311,7 +329,8 @@ void register_simd(Registry& r) {
   }
   r.add({"rmsnorm", "avx512", 10, &avx512, RmsNormFn{&rmsnorm_op<&rmsnorm_avx512>},
          "16 lanes, float sums"});
-  r.add({"rmsnorm", "avx2", 8, &avx2, RmsNormFn{&rmsnorm_op<&rmsnorm_avx2>}, "8 lanes, float sums"});
+  r.add(
+      {"rmsnorm", "avx2", 8, &avx2, RmsNormFn{&rmsnorm_op<&rmsnorm_avx2>}, "8 lanes, float sums"});
   r.add({"silu_mul", "avx512", 10, &avx512, SiluMulFn{&silu_mul_op<&silu_mul_avx512>},
          "16 lanes of the polynomial exp"});
   r.add({"silu_mul", "avx2", 8, &avx2, SiluMulFn{&silu_mul_op<&silu_mul_avx2>},
@@ -319,7 +338,8 @@ void register_simd(Registry& r) {
   r.add({"add", "avx512", 10, &avx512, AddFn{&add_op<&add_avx512>}, "16 lanes"});
   r.add({"add", "avx2", 8, &avx2, AddFn{&add_op<&add_avx2>}, "8 lanes"});
   r.add({"attention", "avx512", 10, &avx512,
-         AttentionBatchFn{&attention_op<&attn_scores_avx512, &exp_rows_avx512, &attn_values_avx512, 16>},
+         AttentionBatchFn{
+             &attention_op<&attn_scores_avx512, &exp_rows_avx512, &attn_values_avx512, 16>},
          "GQA heads share each key load; threads over tokens x KV heads"});
   r.add({"attention", "avx2", 8, &avx2,
          AttentionBatchFn{&attention_op<&attn_scores_avx2, &exp_rows_avx2, &attn_values_avx2, 8>},

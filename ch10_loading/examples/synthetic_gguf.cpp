@@ -54,21 +54,29 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
     const char* v = argv[i + 1];
-    if (k == "--vocab-from") vocab_from = v;
-    else if (k == "--out") out = v;
-    else if (k == "--dim") dim = std::atol(v);
-    else if (k == "--hidden") hidden = std::atol(v);
-    else if (k == "--layers") layers = std::atol(v);
-    else if (k == "--heads") heads = std::atol(v);
-    else if (k == "--kv-heads") kv_heads = std::atol(v);
-    else if (k == "--ctx") ctx = std::atol(v);
+    if (k == "--vocab-from")
+      vocab_from = v;
+    else if (k == "--out")
+      out = v;
+    else if (k == "--dim")
+      dim = std::atol(v);
+    else if (k == "--hidden")
+      hidden = std::atol(v);
+    else if (k == "--layers")
+      layers = std::atol(v);
+    else if (k == "--heads")
+      heads = std::atol(v);
+    else if (k == "--kv-heads")
+      kv_heads = std::atol(v);
+    else if (k == "--ctx")
+      ctx = std::atol(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       return 2;
     }
   }
-  if (vocab_from.empty() || out.empty() || dim % 32 || hidden % 32 || heads <= 0 ||
-      kv_heads <= 0 || heads % kv_heads || dim % heads || layers <= 0) {
+  if (vocab_from.empty() || out.empty() || dim % 32 || hidden % 32 || heads <= 0 || kv_heads <= 0 ||
+      heads % kv_heads || dim % heads || layers <= 0) {
     std::fprintf(stderr,
                  "usage: ch10_synthetic_gguf --vocab-from MODEL.gguf --out FILE.gguf [--dim N] "
                  "[--hidden N] [--layers N] [--heads N] [--kv-heads N] [--ctx N]\n"
@@ -81,7 +89,8 @@ int main(int argc, char** argv) {
     w.copy_metadata(src.metadata(), [](const std::string& k) {
       return !k.starts_with("tokenizer.") || k == "tokenizer.chat_template";
     });
-    const auto vocab = static_cast<int64_t>(src.metadata().find("tokenizer.ggml.tokens")->array_size());
+    const auto vocab =
+        static_cast<int64_t>(src.metadata().find("tokenizer.ggml.tokens")->array_size());
     w.set_string("general.architecture", "llama");
     w.set_string("general.name", "synthetic random Q4_0 Llama (benchmark only)");
     w.set_u32("general.file_type", 2);  // LLAMA_FTYPE_MOSTLY_Q4_0

@@ -17,7 +17,8 @@ t::CommandResult llm_cmd(const std::string& args) {
 TEST(LlmBench, LadderJsonHasEveryRungReferenceFirst) {
   const std::string model = t::models_dir() + "/stories260K.bin";
   if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
-  const auto r = llm_cmd("bench --ladder --model " + model + " --threads 2 --prompt 16 --gen 8 --json");
+  const auto r =
+      llm_cmd("bench --ladder --model " + model + " --threads 2 --prompt 16 --gen 8 --json");
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   const auto& rungs = j.at("rungs");
@@ -36,9 +37,10 @@ TEST(LlmBench, LadderJsonHasEveryRungReferenceFirst) {
   EXPECT_EQ(roof.at("bytes_per_token").get<double>(), 4 * 292800.0 - 4 * 512 * 64)
       << "stories260K: every f32 weight but the embedding (tied), read once per token";
   EXPECT_GT(roof.at("read_gb_per_s").get<double>(), 0.1);
-  EXPECT_NEAR(roof.at("tokens_per_s").get<double>(),
-              roof.at("read_gb_per_s").get<double>() * 1e9 / roof.at("bytes_per_token").get<double>(),
-              1e-6 * roof.at("tokens_per_s").get<double>());
+  EXPECT_NEAR(
+      roof.at("tokens_per_s").get<double>(),
+      roof.at("read_gb_per_s").get<double>() * 1e9 / roof.at("bytes_per_token").get<double>(),
+      1e-6 * roof.at("tokens_per_s").get<double>());
 }
 
 TEST(LlmBench, RejectsBadArguments) {

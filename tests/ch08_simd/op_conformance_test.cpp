@@ -37,10 +37,13 @@ struct Context {
 
 // Relative error measures: NMSE for sums (as test-backend-ops), max relative difference for the
 // attention output.
-double nmse(const std::vector<float>& a, const std::vector<float>& ref) { return t::nmse(a, ref); }
+double nmse(const std::vector<float>& a, const std::vector<float>& ref) {
+  return t::nmse(a, ref);
+}
 
 Tensor random_weight(DType type, int rows, int cols, uint64_t seed) {
-  const Tensor f = Tensor::from_f32(t::random_floats(static_cast<size_t>(rows) * cols, seed), {rows, cols});
+  const Tensor f =
+      Tensor::from_f32(t::random_floats(static_cast<size_t>(rows) * cols, seed), {rows, cols});
   if (type == DType::F32) return f;
   return quantize_tensor(f, type);  // f16, bf16 and the quantized types alike
 }
@@ -58,8 +61,8 @@ void check_matmul(const KernelEntry& ref_e, const KernelEntry& v, DType type, Co
   const auto ref = Registry::cast<MatmulKernel>(ref_e);
   const auto k = Registry::cast<MatmulKernel>(v);
   const int block = dtype_layout(type).block_size;
-  const std::vector<int> col_sizes = block > 1 ? std::vector<int>{block * 3, block * 18}
-                                               : std::vector<int>{67, 576};
+  const std::vector<int> col_sizes =
+      block > 1 ? std::vector<int>{block * 3, block * 18} : std::vector<int>{67, 576};
   for (int rows : {37, 100, 16})
     for (int cols : col_sizes) {
       PreparedWeight pw, pr;
@@ -69,7 +72,8 @@ void check_matmul(const KernelEntry& ref_e, const KernelEntry& v, DType type, Co
         continue;
       }
       for (int n : {1, 3, 17}) {
-        const auto x = t::random_floats(static_cast<size_t>(n) * cols, static_cast<uint64_t>(n + cols), -2, 2);
+        const auto x =
+            t::random_floats(static_cast<size_t>(n) * cols, static_cast<uint64_t>(n + cols), -2, 2);
         std::vector<float> want(static_cast<size_t>(n) * rows), got(want.size(), NAN);
         const MatmulJob jr{&pr, want.data()}, jw{&pw, got.data()};
         ref.run(c.ctx, {&jr, 1}, x.data(), n);
@@ -102,11 +106,14 @@ void check_matmul(const KernelEntry& ref_e, const KernelEntry& v, DType type, Co
 }
 
 template <class Fn, class Call>
-void check_rows(const KernelEntry& ref_e, const KernelEntry& v, Context& c, Report& rep, Call call) {
+void check_rows(const KernelEntry& ref_e, const KernelEntry& v, Context& c, Report& rep,
+                Call call) {
   for (int rows : {1, 5})
     for (int dim : {576, 65, 7}) {
-      const auto x = t::random_floats(static_cast<size_t>(rows) * dim, static_cast<uint64_t>(dim), -4, 4);
-      const auto y = t::random_floats(static_cast<size_t>(rows) * dim, static_cast<uint64_t>(dim + 1));
+      const auto x =
+          t::random_floats(static_cast<size_t>(rows) * dim, static_cast<uint64_t>(dim), -4, 4);
+      const auto y =
+          t::random_floats(static_cast<size_t>(rows) * dim, static_cast<uint64_t>(dim + 1));
       std::vector<float> want = x, got = x;
       call(Registry::cast<Fn>(ref_e), c.ctx, want, y, rows, dim);
       if (!call(Registry::cast<Fn>(v), c.ctx, got, y, rows, dim)) {
@@ -146,13 +153,15 @@ void check_attention(const KernelEntry& ref_e, const KernelEntry& v, Context& c,
         std::vector<KvBlock> blocks;
         for (int at = 0; at < max_keys;) {
           const int len = std::min(max_keys - at, 1 + static_cast<int>(rng() % 50));
-          blocks.push_back({static_cast<const uint8_t*>(kb) + esz * static_cast<size_t>(at) * stride,
-                            static_cast<const uint8_t*>(vb) + esz * static_cast<size_t>(at) * stride,
-                            len, stride, kv});
+          blocks.push_back(
+              {static_cast<const uint8_t*>(kb) + esz * static_cast<size_t>(at) * stride,
+               static_cast<const uint8_t*>(vb) + esz * static_cast<size_t>(at) * stride, len,
+               stride, kv});
           at += len;
         }
         std::vector<AttentionJob> jobs;
-        for (int i = 0; i < n; ++i) jobs.push_back({blocks, i == 0 ? max_keys : 1 + static_cast<int>(rng() % max_keys)});
+        for (int i = 0; i < n; ++i)
+          jobs.push_back({blocks, i == 0 ? max_keys : 1 + static_cast<int>(rng() % max_keys)});
         const AttentionShape s{sh.heads, sh.kv_heads, sh.head_dim, n};
         const size_t width = static_cast<size_t>(sh.heads) * sh.head_dim;
         const auto q = t::random_floats(width * n, rng(), -2, 2);
@@ -186,24 +195,26 @@ Report check_registry(const Registry& r, int threads) {
       if (op.starts_with("matmul/")) {
         check_matmul(ref, *v, *dtype_from_name(op.substr(7)), c, rep);
       } else if (op == "rmsnorm") {
-        check_rows<RmsNormFn>(ref, *v, c, rep, [](RmsNormFn f, const ExecContext& ctx, std::vector<float>& x,
-                                                  const std::vector<float>& w, int rows, int dim) {
-          std::vector<float> in = x;
-          return f(ctx, in.data(), w.data(), rows, dim, 1e-5f, x.data());
-        });
+        check_rows<RmsNormFn>(ref, *v, c, rep,
+                              [](RmsNormFn f, const ExecContext& ctx, std::vector<float>& x,
+                                 const std::vector<float>& w, int rows, int dim) {
+                                std::vector<float> in = x;
+                                return f(ctx, in.data(), w.data(), rows, dim, 1e-5f, x.data());
+                              });
       } else if (op == "silu_mul") {
-        check_rows<SiluMulFn>(ref, *v, c, rep, [](SiluMulFn f, const ExecContext& ctx, std::vector<float>& x,
-                                                  const std::vector<float>& y, int rows, int dim) {
-          return f(ctx, x.data(), y.data(), rows, dim);
-        });
+        check_rows<SiluMulFn>(ref, *v, c, rep,
+                              [](SiluMulFn f, const ExecContext& ctx, std::vector<float>& x,
+                                 const std::vector<float>& y, int rows,
+                                 int dim) { return f(ctx, x.data(), y.data(), rows, dim); });
       } else if (op == "add") {
-        check_rows<AddFn>(ref, *v, c, rep, [](AddFn f, const ExecContext& ctx, std::vector<float>& x,
-                                              const std::vector<float>& y, int rows, int dim) {
-          return f(ctx, x.data(), y.data(), rows, dim);
-        });
+        check_rows<AddFn>(
+            ref, *v, c, rep,
+            [](AddFn f, const ExecContext& ctx, std::vector<float>& x, const std::vector<float>& y,
+               int rows, int dim) { return f(ctx, x.data(), y.data(), rows, dim); });
       } else if (op == "attention") {
         check_attention(ref, *v, c, rep);
-      } else if (op.starts_with("to_f32/") || op.starts_with("from_f32/") || op.starts_with("vec_dot/")) {
+      } else if (op.starts_with("to_f32/") || op.starts_with("from_f32/") ||
+                 op.starts_with("vec_dot/")) {
         // chapter 6's suite (tests/ch06_quant) covers the codecs and dot products
       } else {
         rep.fail(*v, "no conformance check for this op");
@@ -256,7 +267,8 @@ TEST(OpConformance, Q4_0EqualsTheReferenceBitForBit) {
     EXPECT_EQ(got, want) << v->name();
     ++checked;
   }
-  if (!checked) GTEST_SKIP() << "no SIMD Q4_0 kernel runs on this CPU (" << cpu_features().summary() << ")";
+  if (!checked)
+    GTEST_SKIP() << "no SIMD Q4_0 kernel runs on this CPU (" << cpu_features().summary() << ")";
 }
 
 // ---- the suite can fail: deliberately wrong variants are caught ---------------------------------
@@ -299,7 +311,8 @@ TEST(OpConformance, CatchesWrongVariants) {
     EXPECT_TRUE(found) << name << " was not caught";
   }
   for (const std::string& f : rep.failures) {
-    const bool planted = f.find("broken") != std::string::npos || f.find("nobody") != std::string::npos;
+    const bool planted =
+        f.find("broken") != std::string::npos || f.find("nobody") != std::string::npos;
     EXPECT_TRUE(planted) << "an honest variant failed: " << f;
   }
 }

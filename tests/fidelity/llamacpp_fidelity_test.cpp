@@ -37,8 +37,8 @@
 #include "llm/loading/load_model.h"
 #include "llm/loading/quantize_model.h"
 #include "llm/loading/register.h"
-#include "llm/transformer/backend.h"
 #include "llm/testing/testing.h"
+#include "llm/transformer/backend.h"
 #include "llm/transformer/sampler.h"
 #include "llm/transformer/transformer.h"
 
@@ -127,7 +127,8 @@ TEST_P(LlamaCppFidelity, GreedyIdsAndLogitsMatch) {
   const Kernels fast_kernels = Kernels::select(reg);
   const std::string fast_variant = fast_kernels.chosen.at("matmul/" + quant);
   // On a CPU without the SIMD levels of chapter 8 the "fast path" is the reference itself.
-  if (fast_variant == "ref") std::printf("fast path: no SIMD kernel for %s on this CPU\n", quant.c_str());
+  if (fast_variant == "ref")
+    std::printf("fast path: no SIMD kernel for %s on this CPU\n", quant.c_str());
   CpuBackend fast_backend(fast_kernels, 2);
   Transformer fast(*lm.model, fast_backend, fast_cache);
   Batch b;
@@ -149,12 +150,15 @@ TEST_P(LlamaCppFidelity, GreedyIdsAndLogitsMatch) {
             << "step " << s << ": the fast path chose " << fast_id << " where the reference chose "
             << ref_id << " by " << ref_gap << ", more than the paths ever differed before ("
             << fast_diff << ")";
-        std::printf("fast path: near-tie at step %d: reference %d by %.3g < measured drift %.3g; "
-                    "fast path %d\n", s, ref_id, ref_gap, fast_diff, fast_id);
+        std::printf(
+            "fast path: near-tie at step %d: reference %d by %.3g < measured drift %.3g; "
+            "fast path %d\n",
+            s, ref_id, ref_gap, fast_diff, fast_id);
         fast_agreed = s;
       } else {
         for (size_t v = 0; v < logits.size(); ++v)
-          fast_diff = std::max(fast_diff, static_cast<double>(std::fabs(logits[v] - fast_logits[v])));
+          fast_diff =
+              std::max(fast_diff, static_cast<double>(std::fabs(logits[v] - fast_logits[v])));
       }
     }
     if (auto it = top5.find(s); it != top5.end())
@@ -184,10 +188,11 @@ TEST_P(LlamaCppFidelity, GreedyIdsAndLogitsMatch) {
   }
   std::printf("%s/%s: %d of %d greedy ids equal, max |top-5 logit diff| %.3g\n",
               golden_name.c_str(), GetParam().name, agreed, steps, max_diff);
-  std::printf("%s/%s fast path (%s): %d of %d steps equal to the reference, max |logit diff| "
-              "%.3g\n",
-              golden_name.c_str(), GetParam().name, fast_variant.c_str(),
-              fast_agreed < 0 ? agreed : fast_agreed, agreed, fast_diff);
+  std::printf(
+      "%s/%s fast path (%s): %d of %d steps equal to the reference, max |logit diff| "
+      "%.3g\n",
+      golden_name.c_str(), GetParam().name, fast_variant.c_str(),
+      fast_agreed < 0 ? agreed : fast_agreed, agreed, fast_diff);
 }
 
 // Every case the golden files hold.

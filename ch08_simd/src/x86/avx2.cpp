@@ -36,7 +36,8 @@ void half_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int h
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = base + static_cast<size_t>(b) * w.block_bytes;
     _mm_prefetch(reinterpret_cast<const char*>(blk) + 2048 + 64 * half, _MM_HINT_T0);
-    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
+    const __m256 dw =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 16 * half)));
     __m256 mw = _mm256_setzero_ps();
     const uint8_t* qs = blk + 32 + 32 * half;
     if constexpr (P == PackedType::Q4_1) {
@@ -50,8 +51,8 @@ void half_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int h
       if constexpr (P == PackedType::Q8_0) {
         for (int k = 0; k < 8; ++k) {
           const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 64 * k));
-          isum = _mm256_add_epi32(isum, dot4(_mm256_sign_epi8(wv, wv),
-                                             _mm256_sign_epi8(bcast4(xq + 4 * k), wv)));
+          isum = _mm256_add_epi32(
+              isum, dot4(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(bcast4(xq + 4 * k), wv)));
         }
       } else {
         for (int k = 0; k < 4; ++k) {
@@ -80,8 +81,8 @@ void half_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int h
 }
 
 template <PackedType P>
-void matmul_packed(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
-                   float* y, int64_t ldy) {
+void matmul_packed(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1, float* y,
+                   int64_t ldy) {
   for (int64_t g = g0; g < g1; ++g)
     for (int half = 0; half < 2; ++half) {
       if (g * kGroupRows + 8 * half >= w.rows) break;
@@ -143,14 +144,20 @@ void float_rows(int dtype, const uint8_t* wr, int64_t cols, const float* x, int6
 void matmul_packed_avx2(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
                         float* y, int64_t ldy) {
   switch (w.type) {
-    case PackedType::Q4_0: matmul_packed<PackedType::Q4_0>(w, x, g0, g1, y, ldy); break;
-    case PackedType::Q4_1: matmul_packed<PackedType::Q4_1>(w, x, g0, g1, y, ldy); break;
-    case PackedType::Q8_0: matmul_packed<PackedType::Q8_0>(w, x, g0, g1, y, ldy); break;
+    case PackedType::Q4_0:
+      matmul_packed<PackedType::Q4_0>(w, x, g0, g1, y, ldy);
+      break;
+    case PackedType::Q4_1:
+      matmul_packed<PackedType::Q4_1>(w, x, g0, g1, y, ldy);
+      break;
+    case PackedType::Q8_0:
+      matmul_packed<PackedType::Q8_0>(w, x, g0, g1, y, ldy);
+      break;
   }
 }
 
-void matmul_float_avx2(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
-                       const float* x, int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+void matmul_float_avx2(int dtype, const uint8_t* w, size_t row_stride, int64_t cols, const float* x,
+                       int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy) {
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wr = w + static_cast<size_t>(r) * row_stride;
     int64_t t = 0;
@@ -173,8 +180,9 @@ inline __m256 exp8(__m256 x) {
   const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
   const __m256 u = _mm256_mul_ps(b, b);
   const __m256 j = _mm256_fmadd_ps(
-      _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)),
-                      u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+      _mm256_fmadd_ps(
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+          _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
       u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
   const __m256 absn = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
   const __m256 big = _mm256_cmp_ps(absn, _mm256_set1_ps(126.0f), _CMP_GT_OQ);
@@ -194,8 +202,8 @@ inline __m256 exp8(__m256 x) {
 
 inline __m256 load_kv8(const void* base, size_t elem, bool f16) {
   if (f16)
-    return _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + elem)));
+    return _mm256_cvtph_ps(_mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(static_cast<const uint16_t*>(base) + elem)));
   return _mm256_loadu_ps(static_cast<const float*>(base) + elem);
 }
 
@@ -298,7 +306,8 @@ void silu_mul_avx2(float* gate, const float* up, int64_t count) {
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 g = _mm256_loadu_ps(gate + i);
-    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
+    const __m256 silu =
+        _mm256_div_ps(g, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), g))));
     _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
   }
   if (i < count) {  // the tail through a padded copy, the same polynomial
@@ -319,14 +328,21 @@ void add_avx2(float* acc, const float* x, int64_t count) {
   for (; i < count; ++i) acc[i] += x[i];
 }
 
-void attn_scores_avx2(const float* q, int nh, int head_dim, const void* k, int rows,
-                      int row_stride, int head, bool kv_f16, float scale, float* scores,
-                      int ld_scores) {
+void attn_scores_avx2(const float* q, int nh, int head_dim, const void* k, int rows, int row_stride,
+                      int head, bool kv_f16, float scale, float* scores, int ld_scores) {
   switch (nh) {
-    case 4: scores_heads<4>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
-    case 3: scores_heads<3>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
-    case 2: scores_heads<2>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
-    default: scores_heads<1>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
+    case 4:
+      scores_heads<4>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
+    case 3:
+      scores_heads<3>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
+    case 2:
+      scores_heads<2>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
+    default:
+      scores_heads<1>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
   }
 }
 
@@ -367,10 +383,18 @@ void attn_values_avx2(const float* p, int nh, int ld_p, const void* v, int rows,
     const int nv = (head_dim - c0) >= 32 ? 4 : (head_dim - c0) / 8;
     const size_t col = static_cast<size_t>(head) + static_cast<size_t>(c0);
     switch (nh) {
-      case 4: values_heads<4>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
-      case 3: values_heads<3>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
-      case 2: values_heads<2>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
-      default: values_heads<1>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
+      case 4:
+        values_heads<4>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
+      case 3:
+        values_heads<3>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
+      case 2:
+        values_heads<2>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
+      default:
+        values_heads<1>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
     }
   }
 }

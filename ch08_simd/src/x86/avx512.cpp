@@ -44,8 +44,8 @@ inline __m512i block_dot(const __m512i* u, const int8_t* xq) {
 // block, acc = fma(float(isum), d_w·d_x, acc) (and Q4_1's Σ m·s beside it), whatever T is: a
 // token's result does not depend on which tokens share its batch.
 template <PackedType P, int T>
-void group_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int64_t t0,
-                  float* y, int64_t ldy) {
+void group_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int64_t t0, float* y,
+                  int64_t ldy) {
   const uint8_t* base = w.data + static_cast<size_t>(g) * w.group_bytes();
   const int64_t nb = w.blocks;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
@@ -91,8 +91,8 @@ void group_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int6
     }
   }
   const int64_t live = w.rows - g * kGroupRows;
-  const __mmask16 mask = live >= 16 ? static_cast<__mmask16>(0xFFFF)
-                                    : static_cast<__mmask16>((1u << live) - 1u);
+  const __mmask16 mask =
+      live >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << live) - 1u);
   for (int t = 0; t < T; ++t) {
     const __m512 r = P == PackedType::Q4_1 ? _mm512_add_ps(acc[t], accm[t]) : acc[t];
     _mm512_mask_storeu_ps(y + (t0 + t) * ldy + g * kGroupRows, mask, r);
@@ -100,16 +100,23 @@ void group_tokens(const PackedMatrix& w, const QuantizedRows& x, int64_t g, int6
 }
 
 template <PackedType P>
-void matmul_packed(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
-                   float* y, int64_t ldy) {
+void matmul_packed(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1, float* y,
+                   int64_t ldy) {
   for (int64_t g = g0; g < g1; ++g) {
     int64_t t = 0;
     for (; t + 4 <= x.n; t += 4) group_tokens<P, 4>(w, x, g, t, y, ldy);
     switch (x.n - t) {
-      case 3: group_tokens<P, 3>(w, x, g, t, y, ldy); break;
-      case 2: group_tokens<P, 2>(w, x, g, t, y, ldy); break;
-      case 1: group_tokens<P, 1>(w, x, g, t, y, ldy); break;
-      default: break;
+      case 3:
+        group_tokens<P, 3>(w, x, g, t, y, ldy);
+        break;
+      case 2:
+        group_tokens<P, 2>(w, x, g, t, y, ldy);
+        break;
+      case 1:
+        group_tokens<P, 1>(w, x, g, t, y, ldy);
+        break;
+      default:
+        break;
     }
   }
 }
@@ -130,8 +137,8 @@ inline __m512 load16_masked(int dtype, const uint8_t* p, int count) {
 }
 
 template <int T>
-void float_rows(int dtype, const uint8_t* wr, int64_t cols, const float* x, int64_t t0,
-                float* y, int64_t ldy, int64_t r) {
+void float_rows(int dtype, const uint8_t* wr, int64_t cols, const float* x, int64_t t0, float* y,
+                int64_t ldy, int64_t r) {
   const size_t esz = dtype == 0 ? 4 : 2;
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
@@ -162,11 +169,9 @@ inline __m512 exp16(__m512 x) {
   const __m512 k = _mm512_castsi512_ps(_mm512_add_epi32(e, _mm512_castps_si512(_mm512_set1_ps(1))));
   const __m512 u = _mm512_mul_ps(b, b);
   const __m512 j = _mm512_fmadd_ps(
-      _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b,
-                                      _mm512_set1_ps(0x1.573e2ep-5f)),
-                      u,
-                      _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b,
-                                      _mm512_set1_ps(0x1.fffdb6p-2f))),
+      _mm512_fmadd_ps(
+          _mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+          _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
       u, _mm512_mul_ps(_mm512_set1_ps(0x1.ffffecp-1f), b));
   const __m512 absn = _mm512_abs_ps(n);
   const __mmask16 big = _mm512_cmp_ps_mask(absn, _mm512_set1_ps(126.0f), _CMP_GT_OQ);
@@ -186,8 +191,8 @@ inline __m512 exp16(__m512 x) {
 
 inline __m512 load_kv16(const void* base, size_t elem, bool f16) {
   if (f16)
-    return _mm512_cvtph_ps(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + elem)));
+    return _mm512_cvtph_ps(_mm256_loadu_si256(
+        reinterpret_cast<const __m256i*>(static_cast<const uint16_t*>(base) + elem)));
   return _mm512_loadu_ps(static_cast<const float*>(base) + elem);
 }
 
@@ -196,15 +201,20 @@ inline __m512 load_kv16(const void* base, size_t elem, bool f16) {
 void matmul_packed_avx512(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, int64_t g1,
                           float* y, int64_t ldy) {
   switch (w.type) {
-    case PackedType::Q4_0: matmul_packed<PackedType::Q4_0>(w, x, g0, g1, y, ldy); break;
-    case PackedType::Q4_1: matmul_packed<PackedType::Q4_1>(w, x, g0, g1, y, ldy); break;
-    case PackedType::Q8_0: matmul_packed<PackedType::Q8_0>(w, x, g0, g1, y, ldy); break;
+    case PackedType::Q4_0:
+      matmul_packed<PackedType::Q4_0>(w, x, g0, g1, y, ldy);
+      break;
+    case PackedType::Q4_1:
+      matmul_packed<PackedType::Q4_1>(w, x, g0, g1, y, ldy);
+      break;
+    case PackedType::Q8_0:
+      matmul_packed<PackedType::Q8_0>(w, x, g0, g1, y, ldy);
+      break;
   }
 }
 
 void matmul_float_avx512(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
-                         const float* x, int64_t n, int64_t r0, int64_t r1, float* y,
-                         int64_t ldy) {
+                         const float* x, int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy) {
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* wr = w + static_cast<size_t>(r) * row_stride;
     int64_t t = 0;
@@ -236,8 +246,7 @@ void quantize_rows_avx512(const float* x, int64_t r0, int64_t r1, int64_t cols, 
     for (int64_t b = 0; b < nb; ++b) {
       const float* xb = x + r * cols + b * 32;
       const __m512 v0 = _mm512_loadu_ps(xb), v1 = _mm512_loadu_ps(xb + 16);
-      const float amax = _mm512_reduce_max_ps(
-          _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+      const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
       const float dd = amax / 127.f;
       const float id = amax != 0.0f ? 127.f / amax : 0.0f;
       const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, _mm512_set1_ps(id)));
@@ -247,7 +256,8 @@ void quantize_rows_avx512(const float* x, int64_t r0, int64_t r1, int64_t cols, 
       _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + at * 32 + 16), _mm512_cvtepi32_epi8(q1));
       const int total = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
       const __m128i dh = _mm_cvtps_ph(_mm_set_ss(dd), _MM_FROUND_TO_NEAREST_INT);
-      const __m128i sh = _mm_cvtps_ph(_mm_set_ss(static_cast<float>(total) * dd), _MM_FROUND_TO_NEAREST_INT);
+      const __m128i sh =
+          _mm_cvtps_ph(_mm_set_ss(static_cast<float>(total) * dd), _MM_FROUND_TO_NEAREST_INT);
       d[at] = _mm_cvtss_f32(_mm_cvtph_ps(dh));
       s[at] = _mm_cvtss_f32(_mm_cvtph_ps(sh));
       sum[at] = total;
@@ -281,13 +291,15 @@ void silu_mul_avx512(float* gate, const float* up, int64_t count) {
   int64_t i = 0;
   for (; i + 16 <= count; i += 16) {
     const __m512 g = _mm512_loadu_ps(gate + i);
-    const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    const __m512 silu =
+        _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
     _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
   }
   if (i < count) {
     const __mmask16 m = static_cast<__mmask16>((1u << (count - i)) - 1u);
     const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
-    const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+    const __m512 silu =
+        _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
     _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(m, up + i)));
   }
 }
@@ -340,8 +352,7 @@ void scores_heads(const float* q, int head_dim, const void* k, int rows, int row
       __m512 qv[NH];
       for (int h = 0; h < NH; ++h) qv[h] = _mm512_loadu_ps(q + h * head_dim + c);
       for (int r = 0; r < 4; ++r) {
-        const __m512 kv =
-            load_kv16(k, static_cast<size_t>(j + r) * row_stride + head + c, kv_f16);
+        const __m512 kv = load_kv16(k, static_cast<size_t>(j + r) * row_stride + head + c, kv_f16);
         for (int h = 0; h < NH; ++h) acc[h][r] = _mm512_fmadd_ps(qv[h], kv, acc[h][r]);
       }
     }
@@ -390,10 +401,18 @@ template <int NH>
 void values_chunk(const float* p, int ld_p, const void* v, int rows, int row_stride, size_t col,
                   bool kv_f16, int nv, float* out, int ld_out) {
   switch (nv) {
-    case 4: values_heads<NH, 4>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
-    case 3: values_heads<NH, 3>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
-    case 2: values_heads<NH, 2>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
-    default: values_heads<NH, 1>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out); break;
+    case 4:
+      values_heads<NH, 4>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out);
+      break;
+    case 3:
+      values_heads<NH, 3>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out);
+      break;
+    case 2:
+      values_heads<NH, 2>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out);
+      break;
+    default:
+      values_heads<NH, 1>(p, ld_p, v, rows, row_stride, col, kv_f16, out, ld_out);
+      break;
   }
 }
 }  // namespace
@@ -402,10 +421,18 @@ void attn_scores_avx512(const float* q, int nh, int head_dim, const void* k, int
                         int row_stride, int head, bool kv_f16, float scale, float* scores,
                         int ld_scores) {
   switch (nh) {
-    case 4: scores_heads<4>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
-    case 3: scores_heads<3>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
-    case 2: scores_heads<2>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
-    default: scores_heads<1>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores); break;
+    case 4:
+      scores_heads<4>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
+    case 3:
+      scores_heads<3>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
+    case 2:
+      scores_heads<2>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
+    default:
+      scores_heads<1>(q, head_dim, k, rows, row_stride, head, kv_f16, scale, scores, ld_scores);
+      break;
   }
 }
 
@@ -440,17 +467,24 @@ void exp_rows_avx512(float* p, int nh, int n, int ld, float* row_max, float* row
   }
 }
 
-void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows,
-                        int row_stride, int head, bool kv_f16, int head_dim, float* out,
-                        int ld_out) {
+void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows, int row_stride,
+                        int head, bool kv_f16, int head_dim, float* out, int ld_out) {
   for (int c0 = 0; c0 < head_dim; c0 += 64) {
     const int nv = (head_dim - c0) >= 64 ? 4 : (head_dim - c0) / 16;
     const size_t col = static_cast<size_t>(head) + static_cast<size_t>(c0);
     switch (nh) {
-      case 4: values_chunk<4>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
-      case 3: values_chunk<3>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
-      case 2: values_chunk<2>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
-      default: values_chunk<1>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out); break;
+      case 4:
+        values_chunk<4>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
+      case 3:
+        values_chunk<3>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
+      case 2:
+        values_chunk<2>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
+      default:
+        values_chunk<1>(p, ld_p, v, rows, row_stride, col, kv_f16, nv, out + c0, ld_out);
+        break;
     }
   }
 }

@@ -31,9 +31,9 @@ struct PackedMatrix {
 // Activations quantized once per matmul call, exactly as llama.cpp's x86 build quantizes them
 // (Q8 blocks of 32, d = amax/127 stored in fp16), unpacked for SIMD loads.
 struct QuantizedRows {
-  const int8_t* qs = nullptr;  // [n][cols]
-  const float* d = nullptr;    // [n][blocks] the fp16 scale, widened
-  const float* s = nullptr;    // [n][blocks] d·Σq through fp16 (Q8_1's s: Q4_1's offset term)
+  const int8_t* qs = nullptr;    // [n][cols]
+  const float* d = nullptr;      // [n][blocks] the fp16 scale, widened
+  const float* s = nullptr;      // [n][blocks] d·Σq through fp16 (Q8_1's s: Q4_1's offset term)
   const int32_t* sum = nullptr;  // [n][blocks] Σq (Q4_0's −8 and Q8_0's +128 corrections)
   int64_t n = 0, blocks = 0;
 };
@@ -55,10 +55,9 @@ void quantize_rows_avx512(const float* x, int64_t r0, int64_t r1, int64_t cols, 
 
 // Float weights (dtype 0 = f32, 1 = f16, 2 = bf16), rows [r0, r1): y[t * ldy + r] = w[r] · x[t].
 void matmul_float_avx512(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
-                         const float* x, int64_t n, int64_t r0, int64_t r1, float* y,
-                         int64_t ldy);
-void matmul_float_avx2(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
-                       const float* x, int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy);
+                         const float* x, int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy);
+void matmul_float_avx2(int dtype, const uint8_t* w, size_t row_stride, int64_t cols, const float* x,
+                       int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy);
 
 // Row-wise ops on rows [r0, r1) of `dim` values.
 void rmsnorm_avx512(const float* x, const float* weight, int64_t r0, int64_t r1, int64_t dim,
@@ -84,13 +83,11 @@ void attn_scores_avx512(const float* q, int nh, int head_dim, const void* k, int
                         int row_stride, int head, bool kv_f16, float scale, float* scores,
                         int ld_scores);
 void exp_rows_avx512(float* p, int nh, int n, int ld, float* row_max, float* row_sum);
-void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows,
-                        int row_stride, int head, bool kv_f16, int head_dim, float* out,
-                        int ld_out);
+void attn_values_avx512(const float* p, int nh, int ld_p, const void* v, int rows, int row_stride,
+                        int head, bool kv_f16, int head_dim, float* out, int ld_out);
 // The same three steps on 8 lanes (head_dim a multiple of 8).
-void attn_scores_avx2(const float* q, int nh, int head_dim, const void* k, int rows,
-                      int row_stride, int head, bool kv_f16, float scale, float* scores,
-                      int ld_scores);
+void attn_scores_avx2(const float* q, int nh, int head_dim, const void* k, int rows, int row_stride,
+                      int head, bool kv_f16, float scale, float* scores, int ld_scores);
 void exp_rows_avx2(float* p, int nh, int n, int ld, float* row_max, float* row_sum);
 void attn_values_avx2(const float* p, int nh, int ld_p, const void* v, int rows, int row_stride,
                       int head, bool kv_f16, int head_dim, float* out, int ld_out);

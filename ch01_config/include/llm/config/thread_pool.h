@@ -79,13 +79,16 @@ Range split_range(int64_t n, int parts, int i, int64_t align = 1);
 // What a kernel gets besides its operands.
 struct ExecContext {
   ThreadPool* pool = nullptr;  // null: run on the calling thread only
-  std::byte* scratch = nullptr;  // per-thread scratch: thread t owns [t*scratch_bytes, +scratch_bytes)
+  std::byte* scratch =
+      nullptr;  // per-thread scratch: thread t owns [t*scratch_bytes, +scratch_bytes)
   size_t scratch_bytes = 0;
   std::byte* shared = nullptr;  // scratch all threads of one kernel share (shared_bytes)
   size_t shared_bytes = 0;
 
   int threads() const { return pool ? pool->size() : 1; }
-  std::byte* thread_scratch(int t) const { return scratch + static_cast<size_t>(t) * scratch_bytes; }
+  std::byte* thread_scratch(int t) const {
+    return scratch + static_cast<size_t>(t) * scratch_bytes;
+  }
   // Runs task on every thread of the pool, or once on the caller without one.
   void parallel(ThreadTask task) const {
     if (pool && pool->size() > 1) {

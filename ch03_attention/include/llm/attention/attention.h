@@ -74,9 +74,8 @@ struct AttentionJob {
 // [n][n_heads * head_dim]. Thread t of ctx may use ctx.thread_scratch(t), which holds at least
 // attention_scratch_floats(max keys, head_dim) floats. Returns false when the variant cannot
 // handle the case (the backend then runs the reference and counts a fallback).
-using AttentionBatchFn = bool (*)(const ExecContext& ctx, const float* q,
-                                  const AttentionJob* jobs, int n, const AttentionShape& shape,
-                                  float* out);
+using AttentionBatchFn = bool (*)(const ExecContext& ctx, const float* q, const AttentionJob* jobs,
+                                  int n, const AttentionShape& shape, float* out);
 
 // Registers op "attention" with variants "plain" (the reference, registered first) and
 // "tiled", and "rope/interleaved" / "rope/half_split" (rope.h), all whole-batch; calls

@@ -25,8 +25,7 @@ inline RopeFn rope_for(RopeLayout layout) {
 
 // The whole-batch op ("rope/interleaved", "rope/half_split"): rotates the n_heads heads of each
 // of n tokens, token i at x + i * row_stride with position pos[i].
-using RopeBatchFn = bool (*)(const ExecContext& ctx, float* x, int row_stride,
-                             const int32_t* pos, int n, int n_heads, int head_dim,
-                             float theta_base);
+using RopeBatchFn = bool (*)(const ExecContext& ctx, float* x, int row_stride, const int32_t* pos,
+                             int n, int n_heads, int head_dim, float theta_base);
 
 }  // namespace llm

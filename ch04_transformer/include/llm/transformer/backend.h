@@ -54,8 +54,8 @@ class Backend {
   virtual void rmsnorm(const float* x, const float* weight, int rows, int dim, float eps,
                        float* out) = 0;
   virtual void matmul(std::span<const MatmulJob> jobs, const float* x, int n) = 0;
-  virtual void rope(float* x, int row_stride, const int32_t* pos, int n, int n_heads,
-                    int head_dim, float theta, RopeLayout layout) = 0;
+  virtual void rope(float* x, int row_stride, const int32_t* pos, int n, int n_heads, int head_dim,
+                    float theta, RopeLayout layout) = 0;
   virtual void store_kv(KvCache& cache, int layer, const Batch& batch, const float* k,
                         const float* v) = 0;
   virtual void attention(KvCache& cache, int layer, const Batch& batch, const float* q,

@@ -51,8 +51,8 @@ struct MatmulJob {
 // y_j[n][rows_j] = x[n][cols] · w_jᵀ for every job j. The jobs share x and its column count
 // (q/k/v share one normed input, gate/up another), so a kernel that quantizes activations does
 // it once per call, not once per weight. All weights of one call have the same dtype.
-using MatmulFn = bool (*)(const ExecContext& ctx, std::span<const MatmulJob> jobs,
-                          const float* x, int n);
+using MatmulFn = bool (*)(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x,
+                          int n);
 // Fills `out` (whose tensor is set) for MatmulFn; false = this variant cannot take the weight.
 using PrepareFn = bool (*)(const Tensor& w, PreparedWeight& out);
 // What "matmul/<dtype>" registers: the multiply and its optional prepare step.
@@ -75,8 +75,7 @@ bool matmul_each(const ExecContext&, std::span<const MatmulJob> jobs, const floa
 using RmsNormFn = bool (*)(const ExecContext& ctx, const float* x, const float* weight, int rows,
                            int dim, float eps, float* out);
 // gate[r][i] = silu(gate[r][i]) · up[r][i]                               ("silu_mul")
-using SiluMulFn = bool (*)(const ExecContext& ctx, float* gate, const float* up, int rows,
-                           int dim);
+using SiluMulFn = bool (*)(const ExecContext& ctx, float* gate, const float* up, int rows, int dim);
 // acc[r][i] += x[r][i]                                                   ("add")
 using AddFn = bool (*)(const ExecContext& ctx, float* acc, const float* x, int rows, int dim);
 

@@ -9,8 +9,8 @@
 
 #include <functional>
 #include <memory>
-#include <string>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -71,15 +71,15 @@ class Transformer {
   const PreparedWeight* output_ = nullptr;
 
   // Activations in the backend's workspace, [max_batch][width] each.
-  float* x_;     // residual stream        [B][dim]
-  float* xb_;    // normed input           [B][dim]
-  float* q_;     // queries                [B][q_dim]
-  float* k_;     // keys                   [B][kv_dim]
-  float* v_;     // values                 [B][kv_dim]
-  float* att_;   // attention output       [B][q_dim]
-  float* proj_;  // projection output      [B][dim]
-  float* gate_;  // FFN gate               [B][hidden]
-  float* up_;    // FFN up                 [B][hidden]
+  float* x_;                 // residual stream        [B][dim]
+  float* xb_;                // normed input           [B][dim]
+  float* q_;                 // queries                [B][q_dim]
+  float* k_;                 // keys                   [B][kv_dim]
+  float* v_;                 // values                 [B][kv_dim]
+  float* att_;               // attention output       [B][q_dim]
+  float* proj_;              // projection output      [B][dim]
+  float* gate_;              // FFN gate               [B][hidden]
+  float* up_;                // FFN up                 [B][hidden]
   float* logits_ = nullptr;  // [n_logits][vocab], grown when a batch asks for more rows
   int logit_capacity_ = 0;
   std::vector<int> logit_rows_;

@@ -13,12 +13,11 @@ namespace llm {
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
-  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false,
-       avx512bf16 = false;
-  bool avx_vnni = false;                               // VNNI on 256-bit registers (no AVX-512)
-  bool amx_tile = false, amx_int8 = false;             // reported only; no AMX kernels yet
-  bool neon = false;                                   // ARM
-  std::string brand;                                   // "AMD EPYC 9R14 ..."
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512bf16 = false;
+  bool avx_vnni = false;                    // VNNI on 256-bit registers (no AVX-512)
+  bool amx_tile = false, amx_int8 = false;  // reported only; no AMX kernels yet
+  bool neon = false;                        // ARM
+  std::string brand;                        // "AMD EPYC 9R14 ..."
 
   // The kernel levels of chapter 8 (each implies the ones below).
   bool has_avx2() const { return avx2 && fma && f16c; }
