@@ -3,10 +3,12 @@
 //   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--from chNN] [--json]
 //                      [--plot F.png]
 //
-// Each rung runs a prompt of random token ids (as llama-bench does) and then greedy decoding,
-// and reports prompt tok/s (prefill), generation tok/s (decode), the ratio to the rung before,
-// and the share of the memory-bandwidth roofline measured in the same run: a streaming read of
-// a buffer the size of the model's weights with the same threads. Rungs:
+// Each rung runs the two tests of llama-bench -p 512 -n 128 on random token ids: a 512-token
+// prompt in one batch (prompt tok/s, prefill) and 128 tokens generated from an empty context
+// (generation tok/s, decode). It reports the ratio to the rung before, the share of the
+// memory-bandwidth roofline measured in the same run (a streaming read of a buffer the size of
+// the model's weights with the same threads), and generation after the prompt too (contexts
+// 512..640: attention reads more of the KV cache). Rungs:
 //   ch04  reference kernels, f32 weights, no KV cache (every step recomputes the sequence)
 //   ch05  reference kernels, f32 weights, KV cache
 //   ch06  reference kernels, the file's quantized weights
@@ -42,7 +44,7 @@ struct Rung {
   int threads = 1;
   int prompt = 512, gen = 128;
   // results
-  double prompt_tok_s = 0, gen_tok_s = 0;
+  double prompt_tok_s = 0, gen_tok_s = 0, gen_after_prompt_tok_s = 0;
   double dispatches_per_token = 0, barriers_per_token = 0;  // thread pool, decoding
 };
 
@@ -54,6 +56,9 @@ std::shared_ptr<Model> f32_model(const Model& m) {
   return std::make_shared<Model>(Model::from_tensors(m.config, t, "f32 copy"));
 }
 
+// Two tests, as llama-bench runs pp512 and tg128: the prompt alone (prefill, one batch), then
+// generation from an empty context (one random token, then `gen` greedy steps). A third run
+// times generation after the prompt (contexts prompt..prompt+gen: attention has more to read).
 void run_rung(Rung& r, const Model& model, const Registry& reg) {
   std::vector<int32_t> prompt(static_cast<size_t>(r.prompt));
   std::mt19937 rng(42);
@@ -68,17 +73,21 @@ void run_rung(Rung& r, const Model& model, const Registry& reg) {
   opt.max_tokens = r.gen + 1;  // gen forwards after the prompt's
   opt.sampler.temperature = 0;
   opt.use_kv_cache = r.kv_cache;
-  // Count the thread pool's synchronizations while decoding (the prompt is fed first, its
-  // counts subtracted): the per-token price of running on several cores.
-  uint64_t d0 = 0, b0 = 0;
-  const GenerateResult res = generate(tr, nullptr, prompt, opt, [&](int32_t, std::string_view) {
-    if (d0 == 0) {
-      d0 = backend.pool().dispatches();
-      b0 = backend.pool().barriers();
-    }
-    return true;
-  });
+  // Prefill, and generation after the prompt.
+  GenerateResult res = generate(tr, nullptr, prompt, opt);
   r.prompt_tok_s = res.prompt_seconds > 0 ? r.prompt / res.prompt_seconds : 0;
+  r.gen_after_prompt_tok_s = res.gen_seconds > 0 ? r.gen / res.gen_seconds : 0;
+  // Generation from an empty context (llama-bench's tg), counting the thread pool's
+  // synchronizations per decoded token (the first token's forward subtracted).
+  uint64_t d0 = 0, b0 = 0;
+  res = generate(tr, nullptr, std::span<const int32_t>(prompt).first(1), opt,
+                 [&](int32_t, std::string_view) {
+                   if (d0 == 0) {
+                     d0 = backend.pool().dispatches();
+                     b0 = backend.pool().barriers();
+                   }
+                   return true;
+                 });
   r.gen_tok_s = res.gen_seconds > 0 ? r.gen / res.gen_seconds : 0;
   r.dispatches_per_token = static_cast<double>(backend.pool().dispatches() - d0) / r.gen;
   r.barriers_per_token = static_cast<double>(backend.pool().barriers() - b0) / r.gen;
@@ -162,8 +171,9 @@ int run_bench(Args& args) {
       m = f32.get();
     }
     run_rung(r, *m, reg);
-    std::fprintf(stderr, "bench:   prompt %.1f tok/s, generation %.1f tok/s\n", r.prompt_tok_s,
-                 r.gen_tok_s);
+    std::fprintf(stderr,
+                 "bench:   prompt %.1f tok/s, generation %.1f tok/s (%.1f after the prompt)\n",
+                 r.prompt_tok_s, r.gen_tok_s, r.gen_after_prompt_tok_s);
   }
 
   ThreadPool pool(threads);
@@ -197,6 +207,7 @@ int run_bench(Args& args) {
                             {"generated_tokens", r.gen},
                             {"prompt_tokens_per_s", r.prompt_tok_s},
                             {"generation_tokens_per_s", r.gen_tok_s},
+                            {"generation_after_prompt_tokens_per_s", r.gen_after_prompt_tok_s},
                             {"roofline_fraction", r.gen_tok_s / roof.tokens_per_s()}});
     j["roofline"] = {{"bytes_per_token", roof.bytes_per_token},
                      {"read_gb_per_s", roof.read_gb_per_s},
@@ -215,17 +226,18 @@ int run_bench(Args& args) {
     std::printf("roofline: %.1f MiB of weights per token at %.1f GB/s read = %.0f tok/s\n\n",
                 static_cast<double>(roof.bytes_per_token) / (1 << 20), roof.read_gb_per_s,
                 roof.tokens_per_s());
-    std::printf("%-36s %8s %12s %7s %8s %12s %7s %9s\n", "rung", "prompt", "prompt tok/s", "x",
-                "gen", "gen tok/s", "x", "roofline");
+    std::printf("%-36s %8s %12s %7s %8s %12s %7s %9s %14s\n", "rung", "prompt", "prompt tok/s",
+                "x", "gen", "gen tok/s", "x", "roofline", "after prompt");
     const Rung* prev = nullptr;
     for (const Rung& r : rungs) {
       std::printf(
-          "%-36s %8d %12.1f %7s %8d %12.1f %7s %8.1f%%\n", r.name.c_str(), r.prompt, r.prompt_tok_s,
+          "%-36s %8d %12.1f %7s %8d %12.1f %7s %8.1f%% %14.1f\n", r.name.c_str(), r.prompt,
+          r.prompt_tok_s,
           prev ? (std::to_string(r.prompt_tok_s / prev->prompt_tok_s).substr(0, 5) + "x").c_str()
                : "",
           r.gen, r.gen_tok_s,
           prev ? (std::to_string(r.gen_tok_s / prev->gen_tok_s).substr(0, 5) + "x").c_str() : "",
-          100.0 * r.gen_tok_s / roof.tokens_per_s());
+          100.0 * r.gen_tok_s / roof.tokens_per_s(), r.gen_after_prompt_tok_s);
       prev = &r;
     }
     const Rung& last = rungs.back();
