@@ -71,6 +71,11 @@ void Sampler::min_p(std::vector<Candidate>& c, float p) {
 }
 
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+  // Greedy without penalties is the argmax of the raw logits: no candidate list to build (it
+  // would write 12 bytes per vocabulary entry for every token, ~3% of a fast decode step).
+  if (config_.temperature <= 0.0f && config_.repeat_penalty == 1.0f &&
+      config_.presence_penalty == 0.0f && config_.frequency_penalty == 0.0f)
+    return argmax(logits);
   candidates_.resize(logits.size());
   for (size_t i = 0; i < logits.size(); ++i)
     candidates_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
