@@ -1,5 +1,5 @@
 // The leaf kernels of chapter 8: plain functions over raw pointers, one set per instruction
-// set, each compiled in its own file with that set's flags (avx512.cpp: -mavx512*, avx2.cpp:
+// set, each compiled in its own files with that set's flags (avx512_*.cpp: -mavx512*, avx2_*.cpp:
 // -mavx2). They never touch threads, the registry or the standard library, so nothing compiled
 // with AVX-512 can leak into code that runs on a CPU without it (an inline function instantiated
 // in such a file could otherwise be the copy the linker keeps). The drivers (matmul_packed.cpp,
