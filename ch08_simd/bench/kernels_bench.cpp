@@ -181,8 +181,11 @@ void BM_PoolBarrier(benchmark::State& state) {
 int main(int argc, char** argv) {
   static Registry registry;
   register_simd(registry);
-  for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F32})
+  for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0, DType::F32})
     register_matmuls(registry, t, 1536, 576);
+  for (DType t :
+       {DType::Q4_K, DType::Q6_K})  // super-blocks of 256: the FFN's down projection shape
+    register_matmuls(registry, t, 576, 1536);
   // Larger than the L2 caches: the weights stream from L3 or DRAM, as in decoding.
   for (DType t : {DType::Q4_1, DType::Q4_0, DType::Q8_0}) register_matmuls(registry, t, 32768, 576);
   register_attention_benchmarks(registry);

@@ -82,9 +82,9 @@ bool run_float(const ExecContext& ctx, std::span<const MatmulJob> jobs, const fl
 
 // The reference dot products of chapter 6 over threads: rows split, activations quantized once
 // (by the reference's own quantizer, so each row's result equals the reference's exactly).
-template <int kTypeIndex>
-bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
-  const QuantType& qt = quant_types()[kTypeIndex];
+// `fast`: a faster dot product for the same blocks (null: the reference's).
+bool threaded_rows(const QuantType& qt, VecDotFn fast, const ExecContext& ctx,
+                   std::span<const MatmulJob> jobs, const float* x, int n) {
   const int64_t cols = jobs.front().w->tensor.cols();
   const size_t row_q = row_bytes(qt.activation, cols);
   if (cols % dtype_layout(qt.weight).block_size != 0 ||
@@ -97,8 +97,9 @@ bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const
     ctx.barrier();
     for (const MatmulJob& j : jobs) {
       const Tensor& w = j.w->tensor;
-      const VecDotFn dot =
-          qt.vec_dot_repacked && w.rows() % 8 == 0 ? qt.vec_dot_repacked : qt.vec_dot;
+      const VecDotFn dot = fast                                       ? fast
+                           : qt.vec_dot_repacked && w.rows() % 8 == 0 ? qt.vec_dot_repacked
+                                                                      : qt.vec_dot;
       const Range r = split_range(w.rows(), nt, t);
       for (int64_t row = r.begin; row < r.end; ++row)
         for (int i = 0; i < n; ++i)
@@ -107,6 +108,16 @@ bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const
     }
   });
   return true;
+}
+
+template <int kTypeIndex>
+bool run_threaded(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
+  return threaded_rows(quant_types()[kTypeIndex], nullptr, ctx, jobs, x, n);
+}
+template <int kTypeIndex, VecDotFn kDot>
+bool run_threaded_dot(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x,
+                      int n) {
+  return threaded_rows(quant_types()[kTypeIndex], kDot, ctx, jobs, x, n);
 }
 
 #if defined(__x86_64__)
@@ -327,6 +338,12 @@ void register_simd(Registry& r) {
            MatmulKernel{&run_float<&matmul_float_avx2>, nullptr},
            "widened in registers, 4 tokens per weight row load"});
   }
+  r.add({"matmul/q4_k", "avx512_vnni", 10, &avx512,
+         MatmulKernel{&run_threaded_dot<3, &vec_dot_q4_K_q8_K_avx512>, nullptr},
+         "super-blocks of 256: vpdpbusd per sub-block, scales in int32; threads over rows"});
+  r.add({"matmul/q6_k", "avx512_vnni", 10, &avx512,
+         MatmulKernel{&run_threaded_dot<4, &vec_dot_q6_K_q8_K_avx512>, nullptr},
+         "super-blocks of 256: 6-bit quants rebuilt in registers, vpdpbusd; threads over rows"});
   r.add({"rmsnorm", "avx512", 10, &avx512, RmsNormFn{&rmsnorm_op<&rmsnorm_avx512>},
          "16 lanes, float sums"});
   r.add(

@@ -53,6 +53,10 @@ double read_sum_avx2(const float* p, int64_t n);
 void quantize_rows_avx512(const float* x, int64_t r0, int64_t r1, int64_t cols, int8_t* qs,
                           float* d, float* s, int32_t* sum);
 
+// K-quant rows · Q8_K activation rows (n a multiple of 256), chapter 6's vec_dot signature.
+float vec_dot_q4_K_q8_K_avx512(const void* w, const void* x, int64_t n);
+float vec_dot_q6_K_q8_K_avx512(const void* w, const void* x, int64_t n);
+
 // Float weights (dtype 0 = f32, 1 = f16, 2 = bf16), rows [r0, r1): y[t * ldy + r] = w[r] · x[t].
 void matmul_float_avx512(int dtype, const uint8_t* w, size_t row_stride, int64_t cols,
                          const float* x, int64_t n, int64_t r0, int64_t r1, float* y, int64_t ldy);
