@@ -20,12 +20,12 @@
 
 namespace llm {
 namespace {
-// Spins a while (the common case: the next job comes within microseconds), then yields so an
-// idle pool does not starve other processes on a shared machine.
+// Spins a while (the common case: the other threads arrive within microseconds), then yields,
+// so that a thread waiting for one that the OS has descheduled lets it run.
 template <class Ready>
 void spin_until(Ready ready) {
   for (int i = 0; !ready(); ++i) {
-    if (i < 20000) {
+    if (i < 2000) {
       LLM_CPU_RELAX();
     } else {
       std::this_thread::yield();
@@ -43,14 +43,25 @@ ThreadPool::ThreadPool(int n_threads) : n_(n_threads) {
 
 ThreadPool::~ThreadPool() {
   stop_.store(true, std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_seq_cst);
+  generation_.notify_all();
   for (std::thread& th : threads_) th.join();
 }
 
 void ThreadPool::worker(int t) {
   uint64_t seen = 0;
   for (;;) {
-    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
+    // Between jobs: spin briefly (a decoded token dispatches every few microseconds), then
+    // sleep in the kernel (futex) so an idle pool — a server waiting for requests — costs no CPU.
+    for (int i = 0; generation_.load(std::memory_order_acquire) == seen; ++i) {
+      if (i < 4000) {
+        LLM_CPU_RELAX();
+        continue;
+      }
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      generation_.wait(seen, std::memory_order_seq_cst);  // returns at once if it has changed
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+    }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load(std::memory_order_acquire)) return;
     (*task_)(t, n_);
@@ -66,7 +77,8 @@ void ThreadPool::run(ThreadTask task) {
   }
   task_ = &task;
   pending_.store(n_ - 1, std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_acq_rel);  // publishes task_ and pending_
+  generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes task_ and pending_
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) generation_.notify_all();
   task(0, n_);
   spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
   task_ = nullptr;

@@ -1,7 +1,11 @@
 // The thread pool: every thread runs each job once, barriers separate phases, ranges split.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "llm/config/error.h"
@@ -57,6 +61,27 @@ TEST(ThreadPool, SplitRangeCoversEverythingOnce) {
         }
         EXPECT_EQ(next, n);
       }
+}
+
+// An idle pool sleeps: a server waiting for requests must not burn its cores spinning.
+TEST(ThreadPool, IdleWorkersSleep) {
+  ThreadPool pool(3);
+  pool.run([](int, int) {});
+  const auto cpu_seconds = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+  };
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // past the spinning phase
+  const double before = cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const double used = cpu_seconds() - before;
+  EXPECT_LT(used, 0.05) << "two idle workers used " << used << " s of CPU in 0.3 s";
+  // And they wake up for the next job.
+  std::atomic<int> ran{0};
+  pool.run([&](int, int) { ran.fetch_add(1); });
+  EXPECT_EQ(ran.load(), 3);
 }
 
 TEST(ThreadPool, RejectsNonsenseSizes) {

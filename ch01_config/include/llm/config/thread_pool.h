@@ -7,8 +7,10 @@
 //
 // The pool is persistent: its workers spin on an atomic generation counter between jobs, so a
 // dispatch costs a cache-line handoff (well under a microsecond), not a thread wake-up. That
-// matters for a 576-wide model, where one decoded token is ~300 short parallel steps. run()
-// is called from one thread at a time (the model's); the caller is worker 0 and does its share.
+// matters for a 576-wide model, where one decoded token is ~150 short parallel steps. A worker
+// idle for longer (~0.5 ms) sleeps in the kernel until the next job, so an idle pool costs no
+// CPU. run() is called from one thread at a time (the model's); the caller is worker 0 and does
+// its share.
 #pragma once
 
 #include <atomic>
@@ -61,6 +63,7 @@ class ThreadPool {
   std::atomic<uint64_t> generation_{0};  // bumped once per run
   std::atomic<int> pending_{0};          // workers still busy with the current task
   std::atomic<bool> stop_{false};
+  std::atomic<int> sleepers_{0};  // workers asleep in generation_.wait()
   const ThreadTask* task_ = nullptr;
   // barrier state: arrivals and a phase flipped by the last arrival
   std::atomic<int> arrived_{0};
