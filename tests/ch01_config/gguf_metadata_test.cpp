@@ -50,7 +50,7 @@ TEST(GgufMetadata, TruncatedFilesThrowCleanly) {
   const std::string bytes = t::read_file(path);
   const auto full = GgufMetadata::load(path);
   const size_t meta_end = full.tensor_infos_offset();
-  const std::string tmp = ::testing::TempDir() + "/truncated.gguf";
+  const std::string tmp = llm::testing::temp_path("truncated.gguf");
   for (size_t len = 0; len < meta_end; len += (len < 64 ? 1 : 97)) {
     std::ofstream(tmp, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(len));
     EXPECT_THROW(GgufMetadata::load(tmp), Error) << "prefix of " << len << " bytes";
@@ -58,7 +58,7 @@ TEST(GgufMetadata, TruncatedFilesThrowCleanly) {
 }
 
 TEST(GgufMetadata, CorruptHeadersThrowCleanly) {
-  const std::string tmp = ::testing::TempDir() + "/corrupt.gguf";
+  const std::string tmp = llm::testing::temp_path("corrupt.gguf");
   auto write = [&](const std::string& s) {
     std::ofstream(tmp, std::ios::binary).write(s.data(), static_cast<std::streamsize>(s.size()));
   };

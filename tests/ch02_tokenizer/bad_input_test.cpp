@@ -15,7 +15,7 @@ namespace llm {
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& bytes) {
-  const std::string path = ::testing::TempDir() + "/ch02_" + name;
+  const std::string path = llm::testing::temp_path("ch02_" + name);
   std::ofstream(path, std::ios::binary) << bytes;
   return path;
 }

@@ -37,7 +37,7 @@ TEST_F(Cli, TokenizePrintsTheGoldenIds) {
   ASSERT_GT(cases.size(), 45u);
   // Case 45 mixes newlines, tabs, emoji, quotes: through a file, byte for byte.
   const auto& c = cases[45];
-  const std::string file = ::testing::TempDir() + "/ch02_cli_case.txt";
+  const std::string file = llm::testing::temp_path("ch02_cli_case.txt");
   std::ofstream(file, std::ios::binary) << c.text;
   auto r = run("tokenize --model " + quote(gguf) + " --text-file " + quote(file) + " --no-bos");
   EXPECT_EQ(r.status, 0) << r.out;

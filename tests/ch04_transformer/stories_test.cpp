@@ -105,7 +105,7 @@ TEST(Stories260K, CorruptCheckpointsAreClearErrors) {
   const std::string bin = t::models_dir() + "/stories260K.bin";
   if (!t::file_exists(bin)) GTEST_SKIP() << t::skip_reason(bin);
   const std::string bytes = t::read_file(bin);
-  const std::string tmp = ::testing::TempDir() + "/bad.bin";
+  const std::string tmp = llm::testing::temp_path("bad.bin");
   auto write = [&](const std::string& s) {
     std::ofstream(tmp, std::ios::binary).write(s.data(), static_cast<std::streamsize>(s.size()));
   };

@@ -39,7 +39,7 @@ std::string info(const std::string& name, std::vector<uint64_t> ne, uint32_t typ
 
 // Parses bytes written to a temp file; returns the llm::Error message ("" when it parsed).
 std::string parse_error(const std::string& bytes) {
-  const std::string path = ::testing::TempDir() + "/ch10_corrupt.gguf";
+  const std::string path = llm::testing::temp_path("ch10_corrupt.gguf");
   test10::write_bytes(path, bytes);
   try {
     GgufFile::open(path);

@@ -223,7 +223,7 @@ inline void expect_same_config(const ModelConfig& a, const ModelConfig& b) {
 
 // A fresh directory under the test temp dir.
 inline std::string temp_dir(const std::string& name) {
-  const std::string d = ::testing::TempDir() + "/llm_ch10_" + name;
+  const std::string d = llm::testing::temp_path("ch10_" + name);
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

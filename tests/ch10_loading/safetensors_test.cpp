@@ -25,7 +25,7 @@ std::string st(const std::string& header, const std::string& data) {
 }
 
 std::string parse_error(const std::string& bytes) {
-  const std::string path = ::testing::TempDir() + "/ch10_corrupt.safetensors";
+  const std::string path = llm::testing::temp_path("ch10_corrupt.safetensors");
   test10::write_bytes(path, bytes);
   try {
     SafetensorsFile::open(path);

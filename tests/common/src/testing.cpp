@@ -1,7 +1,9 @@
 #include "llm/testing/testing.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -13,6 +15,10 @@
 #include <stdexcept>
 
 namespace llm::testing {
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/llmcpp_" + std::to_string(::getpid()) + "_" + name;
+}
 
 namespace {
 std::string env_or(const char* name, const std::string& fallback) {

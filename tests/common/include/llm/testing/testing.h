@@ -22,6 +22,11 @@ std::string bin_dir();
 // The default model (<repo>/models/SmolLM2-135M-Instruct.Q4_1.gguf, or $LLMCPP_DEFAULT_MODEL).
 std::string default_model_path();
 
+// A path in the test temp directory unique to this process: ctest runs each test case as its
+// own process, several at once, and two cases writing one fixed name would race (a file
+// memory-mapped by one and truncated by the other dies with SIGBUS).
+std::string temp_path(const std::string& name);
+
 bool file_exists(const std::string& path);
 std::string read_file(const std::string& path);  // throws std::runtime_error if unreadable
 
