@@ -3,8 +3,11 @@
 // Any model file (GGUF, safetensors, llama2.c) to a quantized GGUF that is a complete model:
 // tensor types as llama.cpp's llama-quantize chooses them, tokenizer and chat template carried
 // over. Prints each tensor's types, sizes and error against the source.
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include "args.h"
 #include "llm/loading/quantize_model.h"
@@ -23,10 +26,17 @@ int run_quantize(Args& args) {
   const std::string tok = args.value("--tokenizer").value_or("");
   const bool quiet = args.has("--quiet");
   args.finish();
-  const auto target = dtype_from_name(type);
+  std::string lower = type;  // Q8_0 as llama-quantize spells it, or q8_0
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto target = dtype_from_name(lower);
   if (!target || (*target != DType::Q8_0 && *target != DType::Q4_0 && *target != DType::Q4_1))
     throw Error("--type must be q8_0, q4_0 or q4_1, got '" + type + "'");
-  if (in == out) throw Error("--out must differ from --in (the input is memory-mapped)");
+  // The input is memory-mapped: writing over it (under any spelling of its path, or a link to
+  // it) would pull the data out from under the reader. Compare the files, not the strings.
+  std::error_code ec;
+  if (in == out || std::filesystem::equivalent(in, out, ec))
+    throw Error("--out " + out + " is the same file as --in " + in +
+                " (the input is memory-mapped; write to another file)");
 
   const auto t0 = std::chrono::steady_clock::now();
   const Checkpoint src = open_checkpoint(in, tok);
@@ -36,7 +46,18 @@ int run_quantize(Args& args) {
     std::printf("%-32s %-14s %-13s %21s %10s %10s  %s\n", "tensor", "shape", "type", "size (KiB)",
                 "nmse", "rms", "note");
   size_t i = 0;
-  const QuantizeSummary s = quantize_model(src, *target, out, [&](const TensorQuantReport& r) {
+  // Written beside the destination and renamed into place when complete: a failure (or Ctrl-C)
+  // never leaves a truncated model under the requested name.
+  const std::string part = out + ".part";
+  struct RemovePart {
+    const std::string& path;
+    bool keep = false;
+    ~RemovePart() {
+      std::error_code ignored;
+      if (!keep) std::filesystem::remove(path, ignored);
+    }
+  } cleanup{part};
+  const QuantizeSummary s = quantize_model(src, *target, part, [&](const TensorQuantReport& r) {
     ++i;
     if (quiet) return;
     const std::string types =
@@ -51,6 +72,9 @@ int run_quantize(Args& args) {
       std::printf("%-32s %-14s %-13s %21s %10.3e %10.3e  %s\n", r.name.c_str(),
                   r.shape.str().c_str(), types.c_str(), sizes, r.nmse, r.rms, r.note.c_str());
   });
+  std::filesystem::rename(part, out, ec);
+  if (ec) throw Error("could not move " + part + " to " + out + ": " + ec.message());
+  cleanup.keep = true;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf(
       "wrote %s: %d tensors (%d quantized, %d fallback%s), %.2f MiB -> %.2f MiB (%.1f%%), "

@@ -1,6 +1,8 @@
 // `llm info` and `llm quantize`, run as a user runs them.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "llm/loading/load_model.h"
 #include "model_files.h"
 
@@ -80,6 +82,32 @@ TEST(LlmQuantize, Stories260KToQ8_0) {
   const auto info = llm_cmd("info --model " + out);
   EXPECT_NE(info.out.find("q8_0    32 tensors"), std::string::npos) << info.out;
   EXPECT_NE(info.out.find("(file type 7)"), std::string::npos) << info.out;
+}
+
+// The input is memory-mapped: the same file under another spelling of its path must be refused
+// (before, `--out ./m.gguf` passed a string comparison, truncated the input and crashed), and
+// the input must be intact afterwards. The type may be spelt as llama-quantize spells it.
+TEST(LlmQuantize, RefusesToOverwriteItsInputUnderAnyName) {
+  const std::string src = t::models_dir() + "/stories260K-f32.gguf";
+  if (!t::require_file(src)) GTEST_SKIP() << t::skip_reason(src);
+  const std::string dir = temp_dir("cli_same");
+  const std::string in = dir + "/m.gguf";
+  std::filesystem::copy_file(src, in);
+  std::filesystem::create_symlink(in, dir + "/link.gguf");
+  const auto size = std::filesystem::file_size(in);
+  for (const std::string& out :
+       {dir + "/./m.gguf",
+        dir + "/../" + std::filesystem::path(dir).filename().string() + "/m.gguf",
+        dir + "/link.gguf"}) {
+    const auto r = llm_cmd("quantize --in " + in + " --out " + out + " --type Q8_0");
+    EXPECT_EQ(r.status, 1) << out << "\n" << r.out;
+    EXPECT_NE(r.out.find("same file"), std::string::npos) << r.out;
+    EXPECT_EQ(std::filesystem::file_size(in), size);
+  }
+  const auto r = llm_cmd("quantize --in " + in + " --out " + dir + "/q.gguf --type Q8_0 --quiet");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/q.gguf.part"));
+  EXPECT_NE(llm_cmd("info --model " + dir + "/q.gguf").out.find("q8_0"), std::string::npos);
 }
 
 TEST(LlmQuantize, RefusesBadArguments) {
