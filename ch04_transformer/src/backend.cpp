@@ -90,10 +90,12 @@ void CpuBackend::matmul(std::span<const MatmulJob> jobs, const float* x, int n) 
     const DType t = jobs[i].w->tensor.dtype();
     const Op<MatmulKernel>& op = kernels_.matmul_for(t);
     Counter& c = matmul_counters_[static_cast<uint32_t>(t)];
-    const bool declined = op.fn.prepare && !jobs[i].w->packed;
+    // A kernel with a prepare step declined the weights it left unpacked.
+    const auto declined_job = [&](const MatmulJob& job) { return op.fn.prepare && !job.w->packed; };
+    const bool declined = declined_job(jobs[i]);
     size_t j = i + 1;
     if (!declined)
-      while (j < jobs.size() && jobs[j].w->tensor.dtype() == t && jobs[j].w->packed) ++j;
+      while (j < jobs.size() && jobs[j].w->tensor.dtype() == t && !declined_job(jobs[j])) ++j;
     const auto group = jobs.subspan(i, j - i);
     c.calls += group.size();
     Timed timed(c.seconds);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "llm/testing/testing.h"
+#include "llm/transformer/backend.h"
 #include "llm/transformer/kernels.h"
 
 using namespace llm;
@@ -159,4 +160,42 @@ TEST(Kernels, SelectPicksBestAndHonoursOverrides) {
   EXPECT_EQ(ref.chosen.at("attention"), "plain");
   EXPECT_EQ(ref.chosen.at("rmsnorm"), "ref");
   EXPECT_EQ(ref.attention.fn, ref.attention.ref);
+}
+
+// The backend hands the jobs of one matmul call (q/k/v, gate/up) to their kernel together, so a
+// kernel that quantizes its input does it once per call — with or without a prepare step.
+namespace {
+std::vector<size_t> g_group_sizes;
+bool counting_matmul(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x,
+                     int n) {
+  g_group_sizes.push_back(jobs.size());
+  return matmul_each<&matmul_ref>(ctx, jobs, x, n);
+}
+bool keep_tensor(const Tensor& w, PreparedWeight& out) {
+  out.packed = std::shared_ptr<const std::byte>(static_cast<const std::byte*>(w.data()),
+                                                [](const std::byte*) {});
+  return true;
+}
+}  // namespace
+
+TEST(Backend, JobsOfOneCallReachTheKernelTogether) {
+  for (const PrepareFn prepare : {PrepareFn{nullptr}, PrepareFn{&keep_tensor}}) {
+    Registry r;
+    register_transformer(r);
+    r.add({"matmul/f32", "counting", 9, {}, MatmulKernel{&counting_matmul, prepare}, ""});
+    CpuBackend backend(Kernels::select(r));
+    backend.reserve(2, 16, 4, 4);
+    const auto wv = t::random_floats(8 * 16, 5);
+    const Tensor w1 = Tensor::from_f32(wv, {8, 16}), w2 = Tensor::from_f32(wv, {8, 16});
+    const auto x = t::random_floats(2 * 16, 6);
+    std::vector<float> y1(16), y2(16), y3(16);
+    const MatmulJob jobs[] = {{backend.prepare(w1), y1.data()},
+                              {backend.prepare(w2), y2.data()},
+                              {backend.prepare(w1), y3.data()}};
+    g_group_sizes.clear();
+    backend.matmul(jobs, x.data(), 2);
+    EXPECT_EQ(g_group_sizes, std::vector<size_t>{3})
+        << (prepare ? "with" : "without") << " prepare";
+    EXPECT_EQ(y1, y3);
+  }
 }
