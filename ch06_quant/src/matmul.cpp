@@ -61,7 +61,7 @@ void matmul_quantized_ref(const QuantType& t, const Tensor& w, const float* x, i
 
   // llama.cpp (x86) repacks a matrix of 8k rows of some types into interleaved 8-row blocks,
   // and its kernels for those sum in their own order.
-  const VecDotFn dot = t.vec_dot_repacked && rows % 8 == 0 ? t.vec_dot_repacked : t.vec_dot;
+  const VecDotFn dot = t.dot_for(rows);
   // Weight row outer: a row is read from memory once and meets all n activation rows while it
   // is in cache — decoding (n = 1) is bound by the bytes of the weights, nothing else.
   for (int64_t r = 0; r < rows; ++r) {

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "llm/batching/register.h"
 #include "llm/config/error.h"
@@ -24,15 +23,16 @@ using FloatLeaf = void (*)(int, const uint8_t*, size_t, int64_t, const float*, i
                            int64_t, float*, int64_t);
 
 // ---- matmuls --------------------------------------------------------------------------------
-// One parallel region per call: each thread quantizes its share of the activation rows, all
-// meet at one barrier, then each takes its share of every weight's row groups.
+// One parallel region per call: the activation rows are quantized once (a prompt's in shares,
+// then one barrier; a decoded token's single row by every thread into its own copy), then each
+// thread takes its share of the jobs' row groups.
 template <PackedLeaf Leaf, bool kVectorQuantizer>
 bool run_packed(const ExecContext& ctx, std::span<const MatmulJob> jobs, const float* x, int n) {
   const int64_t cols = jobs.front().w->tensor.cols();
   for (const MatmulJob& j : jobs)
     if (!j.w->packed || j.w->tensor.cols() != cols) return false;
-  // A decoded token's one row is quantized by every thread into its own copy (a fraction of a
-  // microsecond), which saves the barrier the threads would otherwise meet at.
+  // Copying a decoded token's row per thread costs a fraction of a microsecond and saves the
+  // barrier.
   const bool own_copy = n == 1 && ctx.threads() > 1;
   const size_t need = quantized_bytes(n, cols);
   if (need * (own_copy ? static_cast<size_t>(ctx.threads()) : 1) > ctx.shared_bytes ||
@@ -97,9 +97,7 @@ bool threaded_rows(const QuantType& qt, VecDotFn fast, const ExecContext& ctx,
     ctx.barrier();
     for (const MatmulJob& j : jobs) {
       const Tensor& w = j.w->tensor;
-      const VecDotFn dot = fast                                       ? fast
-                           : qt.vec_dot_repacked && w.rows() % 8 == 0 ? qt.vec_dot_repacked
-                                                                      : qt.vec_dot;
+      const VecDotFn dot = fast ? fast : qt.dot_for(w.rows());
       const Range r = split_range(w.rows(), nt, t);
       for (int64_t row = r.begin; row < r.end; ++row)
         for (int i = 0; i < n; ++i)

@@ -28,6 +28,12 @@ struct QuantType {
   // The dot product llama.cpp's x86 build uses for matrices it repacks (rows a multiple of 8)
   // when that order differs from vec_dot's; null when it does not repack this type.
   VecDotFn vec_dot_repacked = nullptr;
+
+  // The dot product the reference uses for a matrix of `rows` rows: llama.cpp's repacked order
+  // where it would repack the matrix (rows a multiple of 8), else vec_dot.
+  VecDotFn dot_for(int64_t rows) const {
+    return vec_dot_repacked && rows % 8 == 0 ? vec_dot_repacked : vec_dot;
+  }
 };
 
 // The quantized weight types, in the order their kernels are registered.
