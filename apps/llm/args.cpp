@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "llm/config/thread_pool.h"
 #include "llm/transformer/backend.h"
 
 #include <cerrno>
@@ -56,6 +57,10 @@ int Args::get_int(const std::string& flag, int fallback) {
       flag, *v, [](const char* s, char** e) { return std::strtoll(s, e, 10); });
   if (x < INT32_MIN || x > INT32_MAX) throw Error("option " + flag + " is out of range: " + *v);
   return static_cast<int>(x);
+}
+
+int Args::get_threads() {
+  return get_int("--threads", get_int("-t", ThreadPool::physical_cores()));
 }
 
 uint64_t Args::get_u64(const std::string& flag, uint64_t fallback) {

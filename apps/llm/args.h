@@ -24,6 +24,8 @@ class Args {
   int get_int(const std::string& flag, int fallback);
   float get_float(const std::string& flag, float fallback);
   uint64_t get_u64(const std::string& flag, uint64_t fallback);
+  // --threads N (or -t N) of every command that runs a model; default: the physical cores.
+  int get_threads();
   // Throws llm::Error naming the first argument that no value()/has() call asked for.
   void finish() const;
 

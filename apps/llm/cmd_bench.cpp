@@ -125,7 +125,7 @@ bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std:
 int run_bench(Args& args) {
   const bool ladder = args.has("--ladder");
   const std::string path = args.required("--model");
-  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const int threads = args.get_threads();
   const int n_prompt = args.get_int("--prompt", args.get_int("-p", 512));
   const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
   const bool json = args.has("--json");
@@ -226,8 +226,8 @@ int run_bench(Args& args) {
     std::printf("roofline: %.1f MiB of weights per token at %.1f GB/s read = %.0f tok/s\n\n",
                 static_cast<double>(roof.bytes_per_token) / (1 << 20), roof.read_gb_per_s,
                 roof.tokens_per_s());
-    std::printf("%-36s %8s %12s %7s %8s %12s %7s %9s %14s\n", "rung", "prompt", "prompt tok/s",
-                "x", "gen", "gen tok/s", "x", "roofline", "after prompt");
+    std::printf("%-36s %8s %12s %7s %8s %12s %7s %9s %14s\n", "rung", "prompt", "prompt tok/s", "x",
+                "gen", "gen tok/s", "x", "roofline", "after prompt");
     const Rung* prev = nullptr;
     for (const Rung& r : rungs) {
       std::printf(

@@ -50,7 +50,7 @@ int run_generate(Args& args) {
   const auto stop = args.value("--stop");
   const int ctx_arg = args.get_int("--ctx", 0);
   const auto attention = args.value("--attention");
-  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const int threads = args.get_threads();
   const bool reference = args.has("--reference");
   const bool show_kernels = args.has("--kernels");
   args.finish();

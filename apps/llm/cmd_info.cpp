@@ -129,7 +129,7 @@ void print_model_kernels(const std::string& path, const std::string& tok_path, i
 int run_info(Args& args) {
   const bool cpu = args.has("--cpu");
   const bool kernels = args.has("--kernels");
-  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const int threads = args.get_threads();
   const auto model = args.value("--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
   const bool each = args.has("--tensors");

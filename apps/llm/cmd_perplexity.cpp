@@ -53,7 +53,7 @@ int run_perplexity(Args& args) {
   const std::string text_path = args.required("--text-file");
   const int ctx_arg = args.get_int("--ctx", 0);
   const auto kl_base = args.value("--kl-base");
-  const int threads = args.get_int("--threads", args.get_int("-t", ThreadPool::physical_cores()));
+  const int threads = args.get_threads();
   args.finish();
 
   Registry reg;
