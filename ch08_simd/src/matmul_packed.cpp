@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "llm/quant/blocks.h"
 #include "llm/quant/codecs.h"
@@ -13,30 +14,27 @@
 namespace llm::simd {
 namespace {
 
-size_t packed_block_bytes(PackedType t) {
-  switch (t) {
-    case PackedType::Q4_0:
-      return 16 * sizeof(block_q4_0);
-    case PackedType::Q4_1:
-      return 16 * sizeof(block_q4_1);
-    case PackedType::Q8_0:
-      return 16 * sizeof(block_q8_0);
-  }
-  return 0;
-}
+// The file's block type and dtype of each packed type.
+template <PackedType P>
+using FileBlock =
+    std::conditional_t<P == PackedType::Q4_0, block_q4_0,
+                       std::conditional_t<P == PackedType::Q4_1, block_q4_1, block_q8_0>>;
+template <PackedType P>
+constexpr DType kFileType = P == PackedType::Q4_0   ? DType::Q4_0
+                            : P == PackedType::Q4_1 ? DType::Q4_1
+                                                    : DType::Q8_0;
 
-// Copies row r's block (d, m, quants) into slot r of a packed group block.
+// Copies row r's block (d, Q4_1's m, the quants) into slot r of a packed group block.
 template <class Block>
-void scatter(const Block& src, int r, uint8_t* dst, int quant_bytes, bool has_min) {
+void scatter(const Block& src, int r, uint8_t* dst) {
   std::memcpy(dst + 2 * r, &src.d, 2);
   uint8_t* qs = dst + 32;
   if constexpr (requires(const Block& blk) { blk.m; }) {
-    if (has_min) {
-      std::memcpy(dst + 32 + 2 * r, &src.m, 2);
-      qs = dst + 64;
-    }
+    std::memcpy(dst + 32 + 2 * r, &src.m, 2);
+    qs = dst + 64;
   }
-  for (int k = 0; k < quant_bytes / 4; ++k) std::memcpy(qs + 64 * k + 4 * r, &src.qs[4 * k], 4);
+  for (size_t k = 0; k < sizeof(src.qs) / 4; ++k)
+    std::memcpy(qs + 64 * k + 4 * r, &src.qs[4 * k], 4);
 }
 
 }  // namespace
@@ -47,16 +45,14 @@ const PackedMatrix& packed_matrix(const PreparedWeight& w) {
 
 template <PackedType P>
 bool prepare_packed(const Tensor& w, PreparedWeight& out) {
-  constexpr DType kType = P == PackedType::Q4_0   ? DType::Q4_0
-                          : P == PackedType::Q4_1 ? DType::Q4_1
-                                                  : DType::Q8_0;
-  if (w.dtype() != kType || w.cols() % kQK != 0 || w.rows() <= 0) return false;
+  using Block = FileBlock<P>;
+  if (w.dtype() != kFileType<P> || w.cols() % kQK != 0 || w.rows() <= 0) return false;
   PackedMatrix m;
   m.rows = w.rows();
   m.cols = w.cols();
   m.groups = (m.rows + kGroupRows - 1) / kGroupRows;
   m.blocks = m.cols / kQK;
-  m.block_bytes = packed_block_bytes(P);
+  m.block_bytes = kGroupRows * sizeof(Block);  // the same bytes as 16 rows' blocks
   m.type = P;
   const size_t body = m.group_bytes() * static_cast<size_t>(m.groups);
   auto* mem = static_cast<uint8_t*>(std::aligned_alloc(64, 64 + (body + 63) / 64 * 64));
@@ -70,13 +66,7 @@ bool prepare_packed(const Tensor& w, PreparedWeight& out) {
       uint8_t* dst = mem + 64 + static_cast<size_t>(g) * m.group_bytes() +
                      static_cast<size_t>(b) * m.block_bytes;
       for (int r = 0; r < kGroupRows && g * kGroupRows + r < m.rows; ++r) {
-        const std::byte* row = w.row(g * kGroupRows + r);
-        if constexpr (P == PackedType::Q4_0)
-          scatter(reinterpret_cast<const block_q4_0*>(row)[b], r, dst, kQK / 2, false);
-        else if constexpr (P == PackedType::Q4_1)
-          scatter(reinterpret_cast<const block_q4_1*>(row)[b], r, dst, kQK / 2, true);
-        else
-          scatter(reinterpret_cast<const block_q8_0*>(row)[b], r, dst, kQK, false);
+        scatter(reinterpret_cast<const Block*>(w.row(g * kGroupRows + r))[b], r, dst);
       }
     }
   out.packed = std::shared_ptr<const std::byte>(
