@@ -89,6 +89,8 @@ std::span<const float> Transformer::forward(const Batch& batch) {
                   std::to_string(cache_.max_tokens()) + " tokens");
   }
 
+  cache_.begin_batch(batch);  // room for every position, or an error before anything changed
+
   // x = token_embd[token]: one row decoded per token (the table may be quantized).
   backend_.embed(model_.token_embd, batch.tokens.data(), n, c.dim, x_);
   observe_layer(-1, "embd", x_, n, c.dim);
@@ -97,6 +99,7 @@ std::span<const float> Transformer::forward(const Batch& batch) {
     attention_layer(l, batch);
     ffn_layer(l, n);
   }
+  cache_.end_batch(batch);
 
   // Final norm, then the classifier, for the entries that asked for logits only.
   logit_rows_.clear();

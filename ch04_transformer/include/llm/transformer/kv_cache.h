@@ -14,6 +14,7 @@
 #include "llm/attention/attention.h"
 #include "llm/config/dtype.h"
 #include "llm/config/model_config.h"
+#include "llm/transformer/batch.h"
 
 namespace llm {
 
@@ -24,6 +25,14 @@ class KvCache {
   // converted to the cache's dtype. Throws llm::Error when the sequence id or position is
   // beyond what the cache can hold.
   virtual void store(int layer, int seq, int pos, const float* k, const float* v) = 0;
+  // Called by the forward pass around each batch. begin_batch makes room for every (sequence,
+  // position) of the batch before any layer runs, and throws llm::Error — having changed
+  // nothing — when it cannot; end_batch runs after the last layer wrote its keys and values.
+  // The scratch cache needs neither; chapter 5's paged cache allocates blocks (copying shared
+  // ones before they are written) in begin_batch and names the blocks the batch filled, for
+  // prefix caching, in end_batch.
+  virtual void begin_batch(const Batch& /*batch*/) {}
+  virtual void end_batch(const Batch& /*batch*/) {}
   // Blocks covering (at least) positions [0, n_tokens) of `seq` in `layer`, in position order.
   // The span stays valid until the cache is next modified (store, truncate): the attention op
   // asks for every token of a batch first, then reads them all, possibly on several threads.

@@ -1,0 +1,125 @@
+// PagedKvCache — chapter 4's KvCache seam, paged (vLLM's PagedAttention memory, taught).
+//
+// Keys and values live in one preallocated pool of fixed-size blocks; each sequence owns a
+// block table (logical block i → physical block). The forward pass sees nothing of it: a
+// sequence's history reaches attention as its list of blocks (chapter 3's seam), so chapter 4's
+// generation runs on this cache unchanged. What paging buys:
+//   - memory for the tokens actually held, not for every sequence's whole context;
+//   - fork(): n > 1 samples share their prompt's blocks (reference counts) and copy a shared
+//     block only when one of them writes into it (copy-on-write, in begin_batch);
+//   - prefix caching: a full block is named by a hash chained over its tokens, so a prompt
+//     that starts like an earlier one takes those blocks back (match_prefix) and skips their
+//     prefill; released blocks stay cached until evicted, least recently used first.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "llm/kvcache/block_manager.h"
+#include "llm/transformer/kv_cache.h"
+
+namespace llm {
+
+struct PagedKvOptions {
+  int block_size = 16;      // tokens per block (vLLM's default)
+  DType dtype = DType::F16;  // F16 (llama.cpp's default) or F32
+  size_t memory_bytes = 0;   // pool size for keys and values; rounded down to whole blocks
+  int n_blocks = 0;          // or an exact block count (wins over memory_bytes when > 0)
+  int max_seqs = 64;         // sequence ids 0..max_seqs-1
+  int max_tokens = 0;        // positions per sequence (the context); 0 = the model's
+  bool prefix_caching = true;
+};
+
+// The cache's state in one struct — what the server publishes and kv-trace draws.
+struct KvStats {
+  int block_size = 0;
+  size_t bytes_per_token = 0;  // keys + values of one token, all layers
+  size_t bytes_total = 0;      // the pool
+  int blocks_total = 0;
+  int blocks_used = 0;    // referenced by a sequence
+  int blocks_cached = 0;  // unreferenced, holding a named prefix block (evictable)
+  int blocks_free = 0;
+  int64_t tokens_held = 0;     // distinct token slots written in used blocks
+  double fragmentation = 0;    // unused slots of used blocks / all slots of used blocks
+  int64_t prefix_queried = 0;  // prompt tokens offered to match_prefix
+  int64_t prefix_hit = 0;      // of those, tokens taken from cached blocks
+  double prefix_hit_rate() const {
+    return prefix_queried ? static_cast<double>(prefix_hit) / prefix_queried : 0.0;
+  }
+  uint64_t evictions = 0;
+};
+
+class PagedKvCache final : public KvCache {
+ public:
+  PagedKvCache(const ModelConfig& config, const PagedKvOptions& options);
+
+  // Bytes one token takes (keys and values of every layer) in `dtype`.
+  static size_t bytes_per_token(const ModelConfig& config, DType dtype);
+
+  // ---- the KvCache seam ----
+  void store(int layer, int seq, int pos, const float* k, const float* v) override;
+  std::span<const KvBlock> blocks(int layer, int seq, int n_tokens) override;
+  void truncate(int seq, int from) override;
+  void begin_batch(const Batch& batch) override;
+  void end_batch(const Batch& batch) override;
+  int max_tokens() const override { return max_tokens_; }
+  int max_seqs() const override { return static_cast<int>(seqs_.size()); }
+  int kv_dim() const override { return kv_dim_; }
+  size_t bytes() const override { return pool_bytes_; }
+  DType dtype() const override { return dtype_; }
+
+  // ---- sequences ----
+  // Gives an empty sequence the cached blocks of the longest named prefix of `prompt` (whole
+  // blocks only, and never the prompt's last token: its logits must still be computed).
+  // Returns how many tokens were taken; the caller prefills from there.
+  int match_prefix(int seq, std::span<const int32_t> prompt);
+  // dst (empty) shares src's blocks; the first write into a shared block copies it.
+  void fork(int src, int dst);
+  void free(int seq) { truncate(seq, 0); }
+  int length(int seq) const { return seq_(seq).length; }
+  std::span<const int> block_table(int seq) const { return seq_(seq).table; }
+  // New blocks that appending `n` tokens to `seq` needs (a copy of a shared last block included).
+  int blocks_needed(int seq, int n) const;
+  int available_blocks() const { return manager_.available(); }
+  int block_size() const { return manager_.block_size(); }
+  const BlockManager& manager() const { return manager_; }
+
+  KvStats stats() const;
+  // Sequence tables agree with the manager's reference counts; throws llm::Error if not.
+  void check_invariants() const;
+
+ private:
+  struct Sequence {
+    std::vector<int> table;         // logical block -> physical block
+    std::vector<int32_t> tokens;    // the id at each position, -1 when unknown
+    std::vector<uint64_t> hashes;   // chained names of the leading full, known blocks
+    int length = 0;                 // positions held
+    std::vector<KvBlock> views;     // [layers][table.size()], rebuilt when the table changes
+  };
+  const Sequence& seq_(int seq) const;
+  Sequence& seq_(int seq) { return const_cast<Sequence&>(std::as_const(*this).seq_(seq)); }
+  std::byte* slot(const std::byte* pool, int layer, int block, int row) const;
+  void copy_block(int from, int to);  // every layer's keys and values
+  void rebuild_views(Sequence& s);
+  void name_full_blocks(Sequence& s);
+
+  int n_layers_, kv_dim_, max_tokens_;
+  DType dtype_;
+  size_t elem_;        // bytes per element
+  size_t row_bytes_;   // one token's key (or value) in one layer
+  bool prefix_caching_;
+  BlockManager manager_;
+  size_t pool_bytes_;
+  std::unique_ptr<std::byte[]> k_, v_;  // [layers][blocks][block_size][kv_dim] each
+  std::vector<Sequence> seqs_;
+  int64_t prefix_queried_ = 0, prefix_hit_ = 0;
+  // begin_batch's per-sequence plan, kept to allocate nothing per batch.
+  std::vector<int> lo_, hi_;
+  std::vector<int> touched_;
+};
+
+}  // namespace llm
