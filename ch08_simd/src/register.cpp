@@ -155,12 +155,16 @@ bool add_op(const ExecContext& ctx, float* acc, const float* x, int rows, int di
 }
 
 // ---- attention --------------------------------------------------------------------------------
-// Work items are (token, KV head, chunk of its query heads, range of keys). A prompt has plenty
-// of (token, KV head) pairs: each item takes up to 4 query heads, which share every key and value
-// load, and all the keys. A decoded token has only n_kv_heads pairs, too few for the threads, so
-// its keys are split into ranges (flash-decoding): each item leaves its range's unnormalized
-// output, max and sum, and after one barrier the ranges are merged:
+// A token's keys are reduced in chunks of kAttentionChunk at fixed boundaries (0, 256, 512, ...):
+// each chunk leaves its unnormalized output, max and sum, and the chunks are merged in order,
 //   out = Σ_r acc_r · e^(m_r − M) / Σ_r l_r · e^(m_r − M),  M = max_r m_r.
+// The numbers depend on the token alone, never on the batch, so a request's answer is the same
+// alone or batched with others, and a prompt chunked or whole (chapter 7 relies on it); only
+// who computes which chunk depends on the batch. Work is (token, KV head, up to 4 of its query
+// heads — which share every key and value load). A prompt has plenty of such pairs: a thread
+// takes a pair's chunks one after another. A decoded token has only n_kv_heads pairs, too few
+// for the threads, so its chunks are spread over them (flash-decoding) and merged after one
+// barrier, with the same formula in the same order.
 using ScoresLeaf = void (*)(const float*, int, int, const void*, int, int, int, bool, float, float*,
                             int);
 using ExpLeaf = void (*)(float*, int, int, int, float*, float*);
@@ -182,98 +186,118 @@ bool attention_op(const ExecContext& ctx, const float* q, const AttentionJob* jo
     if (jobs[i].n_keys <= 0 || held < jobs[i].n_keys) return false;
     max_keys = std::max(max_keys, jobs[i].n_keys);
   }
+  const auto n_chunks = [](int keys) { return (keys + kAttentionChunk - 1) / kAttentionChunk; };
   const int group = s.n_heads / s.n_kv_heads;
   const int per_item = std::min(group, 4);
-  const int chunks = (group + per_item - 1) / per_item;
-  const int pairs = n * s.n_kv_heads * chunks;
-  // Key ranges per pair: enough items for every thread, ranges of at least 128 keys.
-  int splits = 1;
-  while (pairs * splits < 2 * ctx.threads() && max_keys / (splits * 2) >= 128) splits *= 2;
-  const int items = pairs * splits;
-  const int qd = s.n_heads * hd;
-  if (static_cast<size_t>(max_keys) * per_item * sizeof(float) > ctx.scratch_bytes) return false;
-  // Partial results of split items: [items][per_item] max and sum, [items][per_item][hd] output.
-  const size_t partial_floats = static_cast<size_t>(items) * per_item * (hd + 2);
-  if (splits > 1 && partial_floats * sizeof(float) > ctx.shared_bytes) return false;
-  auto* part_m = reinterpret_cast<float*>(ctx.shared);
-  float* part_l = part_m + static_cast<size_t>(items) * per_item;
-  float* part_acc = part_l + static_cast<size_t>(items) * per_item;
+  const int head_chunks = (group + per_item - 1) / per_item;
+  const int per_token = s.n_kv_heads * head_chunks;
+  const int pairs = n * per_token;
+  const size_t part = static_cast<size_t>(per_item) * (hd + 2);  // one chunk's m, l and acc
+  // Thread scratch: one chunk's scores, then (whole pairs) the chunk partials of one pair.
+  const size_t scores_floats = static_cast<size_t>(kAttentionChunk) * per_item;
+  if ((scores_floats + n_chunks(max_keys) * part) * sizeof(float) > ctx.scratch_bytes) return false;
+  // Spread chunks over threads only when whole pairs are too few to keep them busy.
+  int total_chunks = 0;
+  for (int i = 0; i < n; ++i) total_chunks += n_chunks(jobs[i].n_keys) * per_token;
+  const bool spread = pairs < 2 * ctx.threads() && total_chunks > pairs;
+  if (spread && total_chunks * part * sizeof(float) > ctx.shared_bytes) return false;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const int qd = s.n_heads * hd;
+
+  struct Pair {
+    int i, g, h0, nh;
+  };
+  const auto pair_at = [&](int pair) {
+    const int i = pair / per_token, g = pair / head_chunks % s.n_kv_heads;
+    const int h0 = g * group + pair % head_chunks * per_item;
+    return Pair{i, g, h0, std::min(per_item, (g + 1) * group - h0)};
+  };
+  // Reduces chunk r of a pair into its partial: m[per_item], l[per_item], acc[per_item][hd].
+  const auto reduce_chunk = [&](const Pair& p, int r, float* scores, float* partial) {
+    float* m = partial;
+    float* l = partial + per_item;
+    float* acc = partial + 2 * per_item;
+    const int k0 = r * kAttentionChunk;
+    const int nk = std::min(kAttentionChunk, jobs[p.i].n_keys - k0);
+    const float* qi = q + static_cast<size_t>(p.i) * qd + static_cast<size_t>(p.h0) * hd;
+    std::memset(acc, 0, sizeof(float) * static_cast<size_t>(per_item) * hd);
+    const auto each_block = [&](auto&& f) {  // blocks overlapping [k0, k0 + nk), in order
+      int at = 0;
+      for (const KvBlock& b : jobs[p.i].blocks) {
+        const int lo = std::max(at, k0), hi = std::min(at + b.n_tokens, k0 + nk);
+        if (lo < hi) f(b, lo - at, hi - lo, lo - k0);
+        at += b.n_tokens;
+        if (at >= k0 + nk) break;
+      }
+    };
+    each_block([&](const KvBlock& b, int row, int rows, int dst) {
+      const size_t elem = b.dtype == DType::F16 ? 2 : 4;
+      Scores(qi, p.nh, hd,
+             static_cast<const uint8_t*>(b.k) + elem * static_cast<size_t>(row) * b.row_stride,
+             rows, b.row_stride, p.g * hd, b.dtype == DType::F16, scale, scores + dst, nk);
+    });
+    float mr[4] = {}, lr[4] = {};
+    ExpRows(scores, p.nh, nk, nk, mr, lr);
+    each_block([&](const KvBlock& b, int row, int rows, int dst) {
+      const size_t elem = b.dtype == DType::F16 ? 2 : 4;
+      Values(scores + dst, p.nh, nk,
+             static_cast<const uint8_t*>(b.v) + elem * static_cast<size_t>(row) * b.row_stride,
+             rows, b.row_stride, p.g * hd, b.dtype == DType::F16, hd, acc, hd);
+    });
+    for (int h = 0; h < per_item; ++h) {
+      m[h] = h < p.nh ? mr[h] : -INFINITY;
+      l[h] = h < p.nh ? lr[h] : 0.0f;
+    }
+  };
+  const auto merge = [&](const Pair& p, const float* partials, int chunks) {
+    // partials: [chunks][part], each part m[per_item], l[per_item], acc[per_item][hd]
+    float* o = out + static_cast<size_t>(p.i) * qd + static_cast<size_t>(p.h0) * hd;
+    for (int h = 0; h < p.nh; ++h) {
+      float mx = -INFINITY;
+      for (int r = 0; r < chunks; ++r) mx = std::max(mx, partials[r * part + h]);
+      float* oh = o + static_cast<size_t>(h) * hd;
+      std::fill(oh, oh + hd, 0.0f);
+      float total = 0;
+      for (int r = 0; r < chunks; ++r) {
+        const float* pr = partials + r * part;
+        const float lr = pr[per_item + h];
+        const float w = lr > 0 ? std::exp(pr[h] - mx) : 0.0f;
+        total += w * lr;
+        const float* a = pr + 2 * per_item + static_cast<size_t>(h) * hd;
+        for (int c = 0; c < hd; ++c) oh[c] += w * a[c];
+      }
+      for (int c = 0; c < hd; ++c) oh[c] /= total;
+    }
+  };
 
   ctx.parallel([&](int t, int nt) {
     auto* scores = reinterpret_cast<float*>(ctx.thread_scratch(t));
-    for (int item = t; item < items;
-         item += nt) {  // interleaved: a prompt's long and short rows mix
-      const int pair = item / splits, split = item % splits;
-      const int i = pair / (s.n_kv_heads * chunks);
-      const int g = pair / chunks % s.n_kv_heads;
-      const int h0 = g * group + pair % chunks * per_item;
-      const int nh = std::min(per_item, (g + 1) * group - h0);
-      const Range keys = split_range(jobs[i].n_keys, splits, split);
-      const int k0 = static_cast<int>(keys.begin), nk = static_cast<int>(keys.end - keys.begin);
-      const float* qi = q + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
-      float* oi = splits > 1 ? part_acc + static_cast<size_t>(item) * per_item * hd
-                             : out + static_cast<size_t>(i) * qd + static_cast<size_t>(h0) * hd;
-      std::memset(oi, 0, sizeof(float) * static_cast<size_t>(nh * hd));
-      float m[4] = {}, l[4] = {};
-      if (nk > 0) {
-        // Blocks overlapping [k0, k0 + nk), in position order.
-        const auto each_block = [&](auto&& f) {
-          int at = 0;
-          for (const KvBlock& b : jobs[i].blocks) {
-            const int lo = std::max(at, k0), hi = std::min(at + b.n_tokens, k0 + nk);
-            if (lo < hi) f(b, lo - at, hi - lo, lo - k0);
-            at += b.n_tokens;
-            if (at >= k0 + nk) break;
-          }
-        };
-        each_block([&](const KvBlock& b, int row, int rows, int dst) {
-          const size_t elem = b.dtype == DType::F16 ? 2 : 4;
-          Scores(qi, nh, hd,
-                 static_cast<const uint8_t*>(b.k) + elem * static_cast<size_t>(row) * b.row_stride,
-                 rows, b.row_stride, g * hd, b.dtype == DType::F16, scale, scores + dst, nk);
-        });
-        ExpRows(scores, nh, nk, nk, m, l);
-        each_block([&](const KvBlock& b, int row, int rows, int dst) {
-          const size_t elem = b.dtype == DType::F16 ? 2 : 4;
-          Values(scores + dst, nh, nk,
-                 static_cast<const uint8_t*>(b.v) + elem * static_cast<size_t>(row) * b.row_stride,
-                 rows, b.row_stride, g * hd, b.dtype == DType::F16, hd, oi, hd);
-        });
+    if (!spread) {
+      float* partials = scores + scores_floats;
+      for (int pair = t; pair < pairs; pair += nt) {  // interleaved: long and short rows mix
+        const Pair p = pair_at(pair);
+        const int chunks = n_chunks(jobs[p.i].n_keys);
+        for (int r = 0; r < chunks; ++r) reduce_chunk(p, r, scores, partials + r * part);
+        merge(p, partials, chunks);
       }
-      if (splits == 1) {
-        for (int h = 0; h < nh; ++h)
-          for (int c = 0; c < hd; ++c) oi[h * hd + c] /= l[h];
-      } else {
-        for (int h = 0; h < nh; ++h) {
-          part_m[static_cast<size_t>(item) * per_item + h] = nk > 0 ? m[h] : -INFINITY;
-          part_l[static_cast<size_t>(item) * per_item + h] = l[h];
-        }
-      }
+      return;
     }
-    if (splits == 1) return;
+    // Few pairs (a decoded token): chunk items in pair order, partials in shared memory.
+    auto* partials = reinterpret_cast<float*>(ctx.shared);
+    int item = 0;
+    for (int pair = 0; pair < pairs; ++pair) {
+      const Pair p = pair_at(pair);
+      const int chunks = n_chunks(jobs[p.i].n_keys);
+      for (int r = 0; r < chunks; ++r, ++item)
+        if (item % nt == t) reduce_chunk(p, r, scores, partials + item * part);
+    }
     ctx.barrier();
-    for (int pair = t; pair < pairs; pair += nt) {  // merge the ranges of each pair
-      const int i = pair / (s.n_kv_heads * chunks);
-      const int g = pair / chunks % s.n_kv_heads;
-      const int h0 = g * group + pair % chunks * per_item;
-      const int nh = std::min(per_item, (g + 1) * group - h0);
-      for (int h = 0; h < nh; ++h) {
-        float mx = -INFINITY;
-        for (int r = 0; r < splits; ++r)
-          mx = std::max(mx, part_m[static_cast<size_t>(pair * splits + r) * per_item + h]);
-        float* o = out + static_cast<size_t>(i) * qd + static_cast<size_t>(h0 + h) * hd;
-        std::fill(o, o + hd, 0.0f);
-        float total = 0;
-        for (int r = 0; r < splits; ++r) {
-          const size_t at = static_cast<size_t>(pair * splits + r) * per_item + h;
-          const float w = part_l[at] > 0 ? std::exp(part_m[at] - mx) : 0.0f;
-          total += w * part_l[at];
-          const float* acc = part_acc + at * hd;
-          for (int c = 0; c < hd; ++c) o[c] += w * acc[c];
-        }
-        for (int c = 0; c < hd; ++c) o[c] /= total;
-      }
+    item = 0;
+    for (int pair = 0; pair < pairs; ++pair) {
+      const Pair p = pair_at(pair);
+      const int chunks = n_chunks(jobs[p.i].n_keys);
+      if (pair % nt == t) merge(p, partials + item * part, chunks);
+      item += chunks;
     }
   });
   return true;

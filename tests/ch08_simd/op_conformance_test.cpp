@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
@@ -138,7 +139,7 @@ void check_attention(const KernelEntry& ref_e, const KernelEntry& v, Context& c,
   for (const Shape sh : {Shape{9, 3, 64}, Shape{8, 8, 32}, Shape{8, 1, 64}, Shape{12, 4, 48}})
     for (const DType kv : {DType::F16, DType::F32})
       for (const int n : {1, 4}) {
-        const int max_keys = 300, stride = sh.kv_heads * sh.head_dim + 8;  // padded rows
+        const int max_keys = 700, stride = sh.kv_heads * sh.head_dim + 8;  // padded rows
         const auto kf = t::random_floats(static_cast<size_t>(max_keys) * stride, rng(), -2, 2);
         const auto vf = t::random_floats(kf.size(), rng());
         std::vector<uint16_t> kh(kf.size()), vh(vf.size());
@@ -234,6 +235,59 @@ Registry& simd_registry() {
 }
 
 }  // namespace
+
+// Batch invariance (what chapter 7's engine promises a request): every attention variant but the
+// reference — which follows llama.cpp's rounding, different for a prompt and a decoded token —
+// gives each token bit for bit the same output alone (n = 1: keys split over the threads) as
+// inside a batch, and with its keys in one block or in pages of 16.
+TEST(OpConformance, AttentionIsBatchInvariant) {
+  Context c(2);
+  const Registry& r = simd_registry();
+  const auto vars = r.variants("attention");
+  const int heads = 9, kv_heads = 3, hd = 64, max_keys = 700, stride = kv_heads * hd;
+  const auto kf = t::random_floats(static_cast<size_t>(max_keys) * stride, 11, -2, 2);
+  const auto vf = t::random_floats(kf.size(), 12);
+  std::vector<uint16_t> kh(kf.size()), vh(vf.size());
+  for (size_t i = 0; i < kf.size(); ++i) {
+    kh[i] = f32_to_f16(kf[i]);
+    vh[i] = f32_to_f16(vf[i]);
+  }
+  const KvBlock whole{kh.data(), vh.data(), max_keys, stride, DType::F16};
+  std::vector<KvBlock> pages;
+  for (int at = 0; at < max_keys; at += 16)
+    pages.push_back({kh.data() + static_cast<size_t>(at) * stride,
+                     vh.data() + static_cast<size_t>(at) * stride, 16, stride, DType::F16});
+  pages.back().n_tokens = max_keys - (max_keys / 16) * 16;
+  const std::vector<int> keys = {700, 1, 257, 512, 33, 640};
+  const int n = static_cast<int>(keys.size()), width = heads * hd;
+  const auto q = t::random_floats(static_cast<size_t>(width) * n, 13, -2, 2);
+  int checked = 0;
+  for (const KernelEntry* v : vars) {
+    if (v == vars.front() || !v->usable()) continue;
+    const auto fn = Registry::cast<AttentionBatchFn>(*v);
+    std::vector<AttentionJob> jobs;
+    for (int k : keys) jobs.push_back({{&whole, 1}, k});
+    std::vector<float> batched(static_cast<size_t>(width) * n);
+    ASSERT_TRUE(fn(c.ctx, q.data(), jobs.data(), n, {heads, kv_heads, hd, n}, batched.data()))
+        << v->name();
+    for (int i = 0; i < n; ++i) {
+      for (const bool paged : {false, true}) {
+        const AttentionJob alone{paged ? std::span<const KvBlock>(pages)
+                                       : std::span<const KvBlock>(&whole, 1),
+                                 keys[static_cast<size_t>(i)]};
+        std::vector<float> out(static_cast<size_t>(width));
+        ASSERT_TRUE(fn(c.ctx, q.data() + static_cast<size_t>(i) * width, &alone, 1,
+                       {heads, kv_heads, hd, 1}, out.data()));
+        ASSERT_EQ(0, std::memcmp(out.data(), batched.data() + static_cast<size_t>(i) * width,
+                                 out.size() * sizeof(float)))
+            << v->name() << ": token with " << keys[static_cast<size_t>(i)] << " keys"
+            << (paged ? " (paged)" : "");
+      }
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+}
 
 TEST(OpConformance, EveryVariantMatchesItsReference) {
   std::printf("CPU: %s\n", cpu_features().summary().c_str());

@@ -102,9 +102,12 @@ void values_heads(const float* p, int ld_p, const void* v, int rows, int row_str
                   bool kv_f16, int nv, float* out, int ld_out) {
   // up to 4 vectors of 8 (32 columns) per pass: NH × 4 accumulators stay in registers
   const size_t esz = kv_f16 ? 2 : 4;
+  // The accumulators start from `out`, so keys are summed one after another whatever the
+  // pieces (KV blocks) they arrive in: pages and one contiguous block give the same bits.
   __m256 acc[NH][4];
   for (int h = 0; h < NH; ++h)
-    for (int k = 0; k < 4; ++k) acc[h][k] = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k)
+      acc[h][k] = k < nv ? _mm256_loadu_ps(out + h * ld_out + 8 * k) : _mm256_setzero_ps();
   for (int j = 0; j < rows; ++j) {
     const size_t row = static_cast<size_t>(j) * row_stride + col;
     prefetch_row(v, row + static_cast<size_t>(16) * row_stride, 8 * nv * esz, esz);
@@ -118,7 +121,7 @@ void values_heads(const float* p, int ld_p, const void* v, int rows, int row_str
   for (int h = 0; h < NH; ++h)
     for (int k = 0; k < nv; ++k) {
       float* o = out + h * ld_out + 8 * k;
-      _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[h][k]));
+      _mm256_storeu_ps(o, acc[h][k]);
     }
 }
 

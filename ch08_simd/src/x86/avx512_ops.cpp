@@ -159,9 +159,11 @@ void scores_heads(const float* q, int head_dim, const void* k, int rows, int row
 template <int NH, int NV>
 void values_heads(const float* p, int ld_p, const void* v, int rows, int row_stride, size_t col,
                   bool kv_f16, float* out, int ld_out) {
+  // The accumulators start from `out`, so keys are summed one after another whatever the
+  // pieces (KV blocks) they arrive in: pages and one contiguous block give the same bits.
   __m512 acc[NH][NV];
   for (int h = 0; h < NH; ++h)
-    for (int k = 0; k < NV; ++k) acc[h][k] = _mm512_setzero_ps();
+    for (int k = 0; k < NV; ++k) acc[h][k] = _mm512_loadu_ps(out + h * ld_out + 16 * k);
   const size_t esz = kv_f16 ? 2 : 4;
   for (int j = 0; j < rows; ++j) {
     const size_t row = static_cast<size_t>(j) * row_stride + col;
@@ -176,7 +178,7 @@ void values_heads(const float* p, int ld_p, const void* v, int rows, int row_str
   for (int h = 0; h < NH; ++h)
     for (int k = 0; k < NV; ++k) {
       float* o = out + h * ld_out + 16 * k;
-      _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[h][k]));
+      _mm512_storeu_ps(o, acc[h][k]);
     }
 }
 

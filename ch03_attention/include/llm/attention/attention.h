@@ -57,10 +57,16 @@ void attention_tiled(const float* q, std::span<const KvBlock> blocks, int n_keys
                      const AttentionShape& shape, float* out, float* scratch);
 
 inline constexpr int kAttentionTile = 64;  // keys per tile in attention_tiled
+// Keys per chunk of chapter 8's split reductions: a token's keys are always reduced in chunks
+// at these fixed boundaries, whatever else is in the batch, so its result does not depend on
+// the batch (up to 4 query heads share a chunk's scores).
+inline constexpr int kAttentionChunk = 256;
 // Scratch floats any registered attention variant needs for contexts up to max_keys.
 inline size_t attention_scratch_floats(int max_keys, int head_dim) {
-  return static_cast<size_t>(max_keys > kAttentionTile ? max_keys : kAttentionTile) +
-         36 * static_cast<size_t>(head_dim) + 2;
+  const size_t keys = static_cast<size_t>(max_keys > kAttentionTile ? max_keys : kAttentionTile);
+  const size_t chunks = keys / kAttentionChunk + 1;
+  return keys + 36 * static_cast<size_t>(head_dim) + 2 + 4 * kAttentionChunk +
+         4 * chunks * (static_cast<size_t>(head_dim) + 2);
 }
 
 // ---- the whole-batch op the forward pass calls once per layer --------------------------------
