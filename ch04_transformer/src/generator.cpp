@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "llm/config/error.h"
 
@@ -46,6 +47,44 @@ const char* stop_reason_name(StopReason r) {
   return "?";
 }
 
+TextStream::TextStream(const Tokenizer* tokenizer, std::vector<std::string> stop_strings)
+    : stops_(std::move(stop_strings)) {
+  if (tokenizer) decoder_.emplace(*tokenizer);
+}
+
+std::string_view TextStream::push(int32_t id) {
+  if (!decoder_ || stopped_) return {};
+  text_ += decoder_->push(id);
+  size_t safe = text_.size();
+  for (const std::string& s : stops_) {
+    if (s.empty()) continue;
+    if (const size_t at = text_.find(s, emitted_ > s.size() ? emitted_ - s.size() : 0);
+        at != std::string::npos) {
+      text_.resize(at);
+      safe = at;
+      stopped_ = true;
+      break;
+    }
+    for (size_t k = std::min(s.size() - 1, text_.size()); k > 0; --k)
+      if (text_.compare(text_.size() - k, k, s, 0, k) == 0) {
+        safe = std::min(safe, text_.size() - k);
+        break;
+      }
+  }
+  const std::string_view fresh = std::string_view(text_).substr(
+      std::min(emitted_, safe), safe > emitted_ ? safe - emitted_ : 0);
+  if (safe > emitted_) emitted_ = safe;
+  return fresh;
+}
+
+std::string_view TextStream::finish() {
+  if (!decoder_ || stopped_) return {};
+  text_ += decoder_->flush();
+  const std::string_view rest = std::string_view(text_).substr(std::min(emitted_, text_.size()));
+  emitted_ = text_.size();
+  return rest;
+}
+
 GenerateResult generate(Transformer& model, const Tokenizer* tokenizer,
                         std::span<const int32_t> prompt, const GenerateOptions& opt,
                         const TokenCallback& on_token) {
@@ -61,9 +100,7 @@ GenerateResult generate(Transformer& model, const Tokenizer* tokenizer,
   tokens.reserve(prompt.size() + static_cast<size_t>(std::max(0, opt.max_tokens)));
   Sampler sampler(opt.sampler);
   Batch batch;
-  std::optional<StreamDecoder> stream;
-  if (tokenizer) stream.emplace(*tokenizer);
-  size_t emitted = 0;  // bytes of res.text already handed to the callback
+  TextStream stream(tokenizer, opt.stop_strings);
 
   model.cache().truncate(opt.seq, 0);
   auto t0 = Clock::now();
@@ -79,30 +116,8 @@ GenerateResult generate(Transformer& model, const Tokenizer* tokenizer,
     }
     tokens.push_back(next);
     res.ids.push_back(next);
-    if (stream) res.text += stream->push(next);
-
-    // A stop string ends generation; it and anything after it are not emitted. Text that
-    // could be the start of a stop string is held back until it is decided.
-    size_t safe = res.text.size();
-    bool stopped = false;
-    for (const std::string& s : opt.stop_strings) {
-      if (s.empty()) continue;
-      if (const size_t at = res.text.find(s, emitted > s.size() ? emitted - s.size() : 0);
-          at != std::string::npos) {
-        res.text.resize(at);
-        safe = at;
-        stopped = true;
-        break;
-      }
-      for (size_t k = std::min(s.size() - 1, res.text.size()); k > 0; --k)
-        if (res.text.compare(res.text.size() - k, k, s, 0, k) == 0) {
-          safe = std::min(safe, res.text.size() - k);
-          break;
-        }
-    }
-    const std::string_view fresh = std::string_view(res.text).substr(
-        std::min(emitted, safe), safe > emitted ? safe - emitted : 0);
-    if (safe > emitted) emitted = safe;
+    const std::string_view fresh = stream.push(next);
+    const bool stopped = stream.stopped();
     if (on_token && !on_token(next, fresh)) {
       res.reason = StopReason::Callback;
       break;
@@ -123,11 +138,9 @@ GenerateResult generate(Transformer& model, const Tokenizer* tokenizer,
       logits = feed(model, batch, tokens, 0, opt.seq);
     }
   }
-  if (stream && res.reason != StopReason::StopString) {
-    res.text += stream->flush();
-    if (on_token && res.text.size() > emitted)
-      on_token(-1, std::string_view(res.text).substr(emitted));
-  }
+  if (res.reason != StopReason::StopString)
+    if (const std::string_view rest = stream.finish(); on_token && !rest.empty()) on_token(-1, rest);
+  res.text = stream.text();
   res.gen_seconds = seconds_since(t0);
   return res;
 }

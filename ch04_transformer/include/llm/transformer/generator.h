@@ -44,6 +44,28 @@ struct GenerateResult {
   double gen_tok_s() const { return gen_seconds > 0 ? ids.size() / gen_seconds : 0; }
 };
 
+// A sequence's text as it is generated: complete UTF-8 only; a stop string ends it (the stop
+// string and anything after it are not emitted), and text that could be the start of a stop
+// string is held back until that is decided. generate() uses one; chapter 7's engine one per
+// sequence. Without a tokenizer there is no text and no stop string can match.
+class TextStream {
+ public:
+  TextStream(const Tokenizer* tokenizer, std::vector<std::string> stop_strings);
+  // Appends a token; returns the text that became safe to emit (maybe empty).
+  std::string_view push(int32_t id);
+  // At the end of the stream (not after a stop): what was held back.
+  std::string_view finish();
+  bool stopped() const { return stopped_; }
+  const std::string& text() const { return text_; }  // the text so far (cut at a stop string)
+
+ private:
+  std::optional<StreamDecoder> decoder_;
+  std::vector<std::string> stops_;
+  std::string text_;
+  size_t emitted_ = 0;
+  bool stopped_ = false;
+};
+
 // Called with each new token and its text (complete UTF-8 only; may be empty); return false
 // to stop.
 using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
