@@ -1,7 +1,10 @@
 // llm bench --ladder — the optimization ladder: one model through every step of the book.
+// llm bench --concurrency — many requests at once: continuous against static batching.
 //
 //   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--from chNN] [--json]
 //                      [--plot F.png]
+//   llm bench --concurrency 1,4,8,16 --model FILE [--threads N] [--prompt N] [--gen N]
+//                      [--kv-memory MiB] [--json]
 //
 // Each rung runs the two tests of llama-bench -p 512 -n 128 on random token ids: a 512-token
 // prompt in one batch (prompt tok/s, prefill) and 128 tokens generated from an empty context
@@ -13,6 +16,8 @@
 //   ch05  reference kernels, f32 weights, KV cache
 //   ch06  reference kernels, the file's quantized weights
 //   ch08  SIMD kernels on one thread, then SIMD + threads
+//   ch07  chapter 7's engine over the SIMD + threads kernels: 16 streams at once (aggregate
+//         generation tok/s of 16 concurrent requests, each generating --gen tokens)
 // The slow rungs run a shorter prompt and fewer tokens and say so. Progress goes to stderr; the
 // table (or JSON) to stdout.
 #include <chrono>
@@ -26,6 +31,8 @@
 #include <nlohmann/json.hpp>
 
 #include "args.h"
+#include "bench_serving.h"
+#include "llm/batching/engine.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
 #include "llm/quant/quant.h"
@@ -43,6 +50,7 @@ struct Rung {
   bool reference = false;  // the scalar reference kernels
   int threads = 1;
   int prompt = 512, gen = 128;
+  int streams = 0;  // > 0: the batched rung (that many concurrent requests)
   // results
   double prompt_tok_s = 0, gen_tok_s = 0, gen_after_prompt_tok_s = 0;
   double dispatches_per_token = 0, barriers_per_token = 0;  // thread pool, decoding
@@ -67,8 +75,32 @@ void run_rung(Rung& r, const Model& model, const Registry& reg) {
   std::map<std::string, std::string> overrides;
   if (r.reference) overrides["*"] = "ref";
   CpuBackend backend(Kernels::select(reg, overrides), r.threads);
-  ScratchKvCache cache(model.config, 1, r.prompt + r.gen + 1);
-  Transformer tr(model, backend, cache, std::max(r.prompt, 1));
+  if (r.streams > 0) {  // the engine, 16 requests of a 32-token prompt each
+    PagedKvOptions o;
+    o.max_seqs = r.streams;
+    o.n_blocks = r.streams * ((32 + r.gen + 15) / 16 + 1);
+    o.max_tokens = 32 + r.gen + 1;
+    PagedKvCache cache(model.config, o);
+    Transformer tr(model, backend, cache, 512);
+    const auto prompts = distinct_prompts(r.streams, 32, model.config.vocab_size, 7);
+    run_continuous(tr, cache, {prompts.front()}, 4);  // warm-up
+    const ServingResult s = run_continuous(tr, cache, prompts, r.gen);
+    r.gen_tok_s = r.gen_after_prompt_tok_s = s.generation_tokens_per_s;
+    return;
+  }
+  // ch05 onwards: chapter 5's paged cache (the ch04 rung recomputes: its scratch cache is reset
+  // every step anyway).
+  std::unique_ptr<KvCache> cache;
+  if (r.kv_cache) {
+    PagedKvOptions o;
+    o.max_seqs = 1;
+    o.max_tokens = r.prompt + r.gen + 1;
+    o.n_blocks = (o.max_tokens + 15) / 16 + 1;
+    cache = std::make_unique<PagedKvCache>(model.config, o);
+  } else {
+    cache = std::make_unique<ScratchKvCache>(model.config, 1, r.prompt + r.gen + 1);
+  }
+  Transformer tr(model, backend, *cache, std::max(r.prompt, 1));
   GenerateOptions opt;
   opt.max_tokens = r.gen + 1;  // gen forwards after the prompt's
   opt.sampler.temperature = 0;
@@ -122,7 +154,94 @@ bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std:
   return rc == 0;
 }
 
+// --concurrency: the serving benchmark, continuous batching and the static baseline.
+int run_concurrency(Args& args, const std::string& list) {
+  const std::string path = args.required("--model");
+  const int threads = args.get_threads();
+  const int n_prompt = args.get_int("--prompt", args.get_int("-p", 32));
+  const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
+  const int kv_mib = args.get_int("--kv-memory", 0);
+  const bool json = args.has("--json");
+  args.finish();
+  std::vector<int> levels;
+  for (const int n : parse_token_ids(list, "--concurrency")) {
+    if (n < 1 || n > 256) throw Error("--concurrency: each level must be in 1..256");
+    levels.push_back(n);
+  }
+  if (levels.empty()) throw Error("--concurrency: give levels, e.g. 1,4,8,16");
+  if (threads < 1 || n_prompt < 1 || n_gen < 1 || kv_mib < 0)
+    throw Error("--threads, --prompt, --gen and --kv-memory must be positive");
+  LoadedModel lm = load_model(path);
+  const Model& model = *lm.model;
+  if (n_prompt + n_gen + 1 > model.config.max_seq_len)
+    throw Error("--prompt + --gen exceed the model's context of " +
+                std::to_string(model.config.max_seq_len));
+  Registry reg;
+  register_loading(reg);
+  CpuBackend backend(batch_invariant_kernels(reg), threads);
+  PagedKvOptions o;
+  o.max_seqs = *std::max_element(levels.begin(), levels.end());
+  o.memory_bytes = kv_mib > 0 ? static_cast<size_t>(kv_mib) << 20
+                              : default_kv_memory_bytes(model.config);
+  PagedKvCache cache(model.config, o);
+  Transformer tr(model, backend, cache, 512);
+  std::fprintf(stderr, "bench: KV cache %d blocks of %d tokens (%.0f MiB), %d threads\n",
+               cache.manager().n_blocks(), cache.block_size(),
+               static_cast<double>(cache.bytes()) / (1 << 20), threads);
+  const auto warm = distinct_prompts(1, n_prompt, model.config.vocab_size, 1);
+  run_continuous(tr, cache, warm, 4);
+  nlohmann::json results = nlohmann::json::array();
+  std::vector<std::pair<ServingResult, ServingResult>> rows;
+  for (const int n : levels) {
+    // Distinct prompts per level and mode: nothing comes from the prefix cache.
+    const auto cont = distinct_prompts(n, n_prompt, model.config.vocab_size, 100 + n);
+    const auto stat = distinct_prompts(n, n_prompt, model.config.vocab_size, 200 + n);
+    std::fprintf(stderr, "bench: %d concurrent requests of %d + %d tokens...\n", n, n_prompt, n_gen);
+    const ServingResult c = run_continuous(tr, cache, cont, n_gen);
+    const ServingResult s = run_static(tr, cache, stat, n_gen);
+    std::fprintf(stderr, "bench:   continuous %.1f tok/s, static %.1f tok/s\n",
+                 c.generation_tokens_per_s, s.generation_tokens_per_s);
+    rows.emplace_back(c, s);
+    const auto fields = [](const ServingResult& r) {
+      return nlohmann::json{{"generation_tokens_per_s", r.generation_tokens_per_s},
+                            {"ttft_ms_p50", r.ttft_ms_p50},
+                            {"ttft_ms_p99", r.ttft_ms_p99},
+                            {"itl_ms_p50", r.itl_ms_p50},
+                            {"itl_ms_p99", r.itl_ms_p99},
+                            {"generated_tokens", r.tokens},
+                            {"seconds", r.seconds}};
+    };
+    nlohmann::json j = fields(c);
+    j["concurrency"] = n;
+    j["static_batching"] = fields(s);
+    results.push_back(j);
+  }
+  if (json) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["threads"] = threads;
+    j["prompt_tokens"] = n_prompt;
+    j["generated_tokens_per_request"] = n_gen;
+    j["cpu"] = cpu_features().brand;
+    j["results"] = results;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s, %d threads, %s; prompts of %d tokens, %d generated each\n\n", path.c_str(),
+              threads, cpu_features().brand.c_str(), n_prompt, n_gen);
+  std::printf("%-11s %-11s %10s %8s %10s %10s %9s %9s\n", "concurrency", "batching", "gen tok/s",
+              "x N=1", "ttft p50", "ttft p99", "itl p50", "itl p99");
+  const double base = rows.front().first.generation_tokens_per_s;
+  for (const auto& [c, s] : rows)
+    for (const auto& [name, r] : {std::pair{"continuous", c}, std::pair{"static", s}})
+      std::printf("%-11d %-11s %10.1f %7.2fx %8.1fms %8.1fms %7.1fms %7.1fms\n", r.concurrency,
+                  name, r.generation_tokens_per_s, base > 0 ? r.generation_tokens_per_s / base : 0,
+                  r.ttft_ms_p50, r.ttft_ms_p99, r.itl_ms_p50, r.itl_ms_p99);
+  return 0;
+}
+
 int run_bench(Args& args) {
+  if (const auto list = args.value("--concurrency")) return run_concurrency(args, *list);
   const bool ladder = args.has("--ladder");
   const std::string path = args.required("--model");
   const int threads = args.get_threads();
@@ -132,7 +251,7 @@ int run_bench(Args& args) {
   const auto plot = args.value("--plot");
   const std::string from = args.value("--from").value_or("ch04");
   args.finish();
-  if (!ladder) throw Error("give --ladder (the only benchmark so far)");
+  if (!ladder) throw Error("give --ladder or --concurrency LIST");
   if (threads < 1 || n_prompt < 1 || n_gen < 1)
     throw Error("--threads, --prompt and --gen must be positive");
 
@@ -154,8 +273,9 @@ int run_bench(Args& args) {
       {"ch08 SIMD, 1 thread", false, true, false, 1, n_prompt, n_gen},
       {"ch08 SIMD + " + std::to_string(threads) + " threads", false, true, false, threads, n_prompt,
        n_gen},
+      {"ch07 batched, 16 streams", false, true, false, threads, 0, n_gen, 16},
   };
-  if (threads == 1) rungs.pop_back();
+  if (threads == 1) rungs.erase(rungs.end() - 2);
   // --from chNN: start at that chapter's rung (the scalar rungs take minutes on a 1B model).
   while (!rungs.empty() && rungs.front().name.compare(0, from.size(), from) < 0)
     rungs.erase(rungs.begin());
@@ -163,8 +283,12 @@ int run_bench(Args& args) {
     throw Error("--from " + from + ": no such rung (ch04, ch05, ch06, ch08)");
   std::shared_ptr<Model> f32;
   for (Rung& r : rungs) {
-    std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt,
-                 r.gen);
+    if (r.streams > 0)
+      std::fprintf(stderr, "bench: %s (%d requests of 32 + %d tokens at once)...\n",
+                   r.name.c_str(), r.streams, r.gen);
+    else
+      std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt,
+                   r.gen);
     const Model* m = &model;
     if (r.f32) {
       if (!f32) f32 = f32_model(model);
@@ -212,7 +336,7 @@ int run_bench(Args& args) {
     j["roofline"] = {{"bytes_per_token", roof.bytes_per_token},
                      {"read_gb_per_s", roof.read_gb_per_s},
                      {"tokens_per_s", roof.tokens_per_s()}};
-    const Rung& last = rungs.back();
+    const Rung& last = rungs.size() > 1 && rungs.back().streams ? rungs[rungs.size() - 2] : rungs.back();
     j["synchronization"] = {
         {"dispatch_us", dispatch_s * 1e6},
         {"barrier_us", barrier_s * 1e6},
@@ -230,6 +354,13 @@ int run_bench(Args& args) {
                 "gen", "gen tok/s", "x", "roofline", "after prompt");
     const Rung* prev = nullptr;
     for (const Rung& r : rungs) {
+      if (r.streams > 0) {  // no prompt test; generation is the aggregate of the streams
+        std::printf("%-36s %8s %12s %7s %8d %12.1f %7s %8.1f%% %14s\n", r.name.c_str(), "-", "-",
+                    "", r.gen, r.gen_tok_s,
+                    (std::to_string(r.gen_tok_s / prev->gen_tok_s).substr(0, 5) + "x").c_str(),
+                    100.0 * r.gen_tok_s / roof.tokens_per_s(), "(aggregate)");
+        continue;
+      }
       std::printf(
           "%-36s %8d %12.1f %7s %8d %12.1f %7s %8.1f%% %14.1f\n", r.name.c_str(), r.prompt,
           r.prompt_tok_s,
@@ -240,7 +371,7 @@ int run_bench(Args& args) {
           100.0 * r.gen_tok_s / roof.tokens_per_s(), r.gen_after_prompt_tok_s);
       prev = &r;
     }
-    const Rung& last = rungs.back();
+    const Rung& last = rungs.size() > 1 && rungs.back().streams ? rungs[rungs.size() - 2] : rungs.back();
     const double sync_s =
         last.dispatches_per_token * dispatch_s + last.barriers_per_token * barrier_s;
     std::printf(
@@ -260,7 +391,9 @@ int run_bench(Args& args) {
 
 extern const Command kBench{"bench",
                             "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
-                            "[--from chNN] [--json] [--plot FILE.png]",
+                            "[--from chNN] [--json] [--plot FILE.png]\n"
+                            "  llm bench --concurrency 1,4,8,16 --model FILE [--threads N] "
+                            "[--prompt N] [--gen N] [--kv-memory MiB] [--json]",
                             &run_bench};
 
 }  // namespace llm::cli

@@ -17,6 +17,11 @@ size_t PagedKvCache::bytes_per_token(const ModelConfig& c, DType dtype) {
   return 2 * static_cast<size_t>(c.n_layers) * c.kv_dim() * elem;
 }
 
+size_t default_kv_memory_bytes(const ModelConfig& c, DType dtype) {
+  const size_t tokens = 16 * static_cast<size_t>(std::min(std::max(c.max_seq_len, 16), 2048));
+  return std::min(tokens * PagedKvCache::bytes_per_token(c, dtype), size_t{1} << 30);
+}
+
 PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
     : n_layers_(c.n_layers),
       kv_dim_(c.kv_dim()),

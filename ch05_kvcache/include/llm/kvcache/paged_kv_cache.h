@@ -34,6 +34,11 @@ struct PagedKvOptions {
   bool prefix_caching = true;
 };
 
+// The default pool (`--kv-memory`): room for 16 concurrent sequences of 2048 tokens (or of the
+// model's whole context when shorter) — what a small server is asked to hold —, at most 1 GiB.
+// The default model takes 22.5 KiB per token in f16: 720 MiB.
+size_t default_kv_memory_bytes(const ModelConfig& config, DType dtype = DType::F16);
+
 // The cache's state in one struct — what the server publishes and kv-trace draws.
 struct KvStats {
   int block_size = 0;
