@@ -15,6 +15,7 @@ extern const Command kPerplexity;
 extern const Command kTokenize;
 extern const Command kDetokenize;
 extern const Command kBench;
+extern const Command kKvTrace;
 }  // namespace llm::cli
 
 namespace {
@@ -23,7 +24,7 @@ using llm::cli::Command;
 
 const Command* const kCommands[] = {
     &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,  &llm::cli::kQuantize,
-    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench,
+    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench, &llm::cli::kKvTrace,
 };
 
 void usage() {

@@ -71,6 +71,8 @@ class Engine {
   void run_until_idle();
 
   EngineStats stats() const;  // thread-safe snapshot
+  // The scheduler's sequences, for drawing them (kv-trace): only between steps of step().
+  const Scheduler& scheduler() const { return scheduler_; }
 
  private:
   void drain_inbox();

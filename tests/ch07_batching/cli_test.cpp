@@ -1,0 +1,63 @@
+// `llm bench --concurrency`, run as a user runs it (a smoke run on stories260K: the contract of
+// its JSON, not its speed).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "llm/testing/testing.h"
+
+namespace t = llm::testing;
+
+namespace {
+t::CommandResult llm_cmd(const std::string& args) {
+  return t::run_command(t::bin_dir() + "/llm " + args + " 2>/dev/null");
+}
+}  // namespace
+
+TEST(LlmBench, ConcurrencyJsonHasOneResultPerLevel) {
+  const std::string model = t::models_dir() + "/stories260K.bin";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const auto r = llm_cmd("bench --concurrency 1,3 --model " + model + " -t 2 --gen 9 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& results = j.at("results");
+  ASSERT_EQ(results.size(), 2u);
+  int i = 0;
+  for (const int n : {1, 3}) {
+    const auto& res = results[static_cast<size_t>(i++)];
+    EXPECT_EQ(res.at("concurrency").get<int>(), n);
+    for (const auto* mode : {&res, &res.at("static_batching")}) {
+      EXPECT_EQ(mode->at("generated_tokens").get<int>(), 9 * n);  // EOS ignored
+      EXPECT_GT(mode->at("generation_tokens_per_s").get<double>(), 0);
+      for (const char* k : {"ttft_ms_p50", "ttft_ms_p99", "itl_ms_p50", "itl_ms_p99"})
+        EXPECT_GT(mode->at(k).get<double>(), 0) << k;
+      EXPECT_LE(mode->at("ttft_ms_p50").get<double>(), mode->at("ttft_ms_p99").get<double>());
+      EXPECT_LE(mode->at("itl_ms_p50").get<double>(), mode->at("itl_ms_p99").get<double>());
+    }
+  }
+}
+
+TEST(LlmBench, ConcurrencyRejectsBadLevels) {
+  const std::string model = t::models_dir() + "/stories260K.bin";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  EXPECT_NE(llm_cmd("bench --concurrency 0 --model " + model).status, 0);
+  EXPECT_NE(llm_cmd("bench --concurrency x,2 --model " + model).status, 0);
+  EXPECT_NE(llm_cmd("bench --concurrency 2 --model " + model + " --gen 100000").status, 0);
+}
+
+TEST(LlmKvTrace, DrawsSharingForkingAndTheEndWithEveryBlockReleased) {
+  const std::string model = t::models_dir() + "/stories260K.bin";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const auto r = llm_cmd("kv-trace --model " + model + " --blocks 16 -t 1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("C1"), std::string::npos) << "the second sample of C is drawn";
+  EXPECT_NE(r.out.find("*"), std::string::npos) << "some block is shown shared";
+  const size_t end = r.out.rfind("\nend\n");
+  ASSERT_NE(end, std::string::npos) << r.out;
+  const std::string last = r.out.substr(end);
+  const size_t pool = last.find('[');
+  const std::string cells = last.substr(pool + 1, last.find(']') - pool - 1);
+  EXPECT_EQ(cells.find_first_not_of("c. "), std::string::npos) << "in use at the end: " << cells;
+  EXPECT_NE(last.find("used 0"), std::string::npos);
+  EXPECT_EQ(last.find("prefix hits 0/"), std::string::npos) << "B reused A's prefix";
+}
