@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "args.h"
+#include "llm/quant/kv_codec.h"
 #include "llm/loading/chat_template.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
@@ -53,6 +54,7 @@ int run_generate(Args& args) {
   const int threads = args.get_threads();
   const bool reference = args.has("--reference");
   const bool show_kernels = args.has("--kernels");
+  const std::string kv_type = args.value("--kv-type").value_or("f16");
   args.finish();
 
   if (prompt_text.has_value() == prompt_ids.has_value())
@@ -95,7 +97,13 @@ int run_generate(Args& args) {
   std::map<std::string, std::string> overrides;
   if (attention) overrides["attention"] = *attention;
   if (reference) overrides["*"] = "ref";
-  ScratchKvCache cache(model.config, 1, ctx);
+  // Chapter 5's paged cache, sized for this one sequence; chapter 4's generate() runs on it as is.
+  PagedKvOptions kv;
+  kv.max_seqs = 1;
+  kv.max_tokens = ctx;
+  kv.n_blocks = (ctx + kv.block_size - 1) / kv.block_size;
+  set_kv_type(kv, kv_type);
+  PagedKvCache cache(model.config, kv);
   CpuBackend backend(Kernels::select(registry, overrides), threads);
   Transformer tr(model, backend, cache);
 
@@ -134,7 +142,8 @@ extern const Command kGenerate{
     "generate --model FILE [--tokenizer FILE] (--prompt S | "
     "--prompt-ids \"1 2 3\") [-n N] [--chat] "
     "[--temperature T --top-k K --top-p P --min-p M --repeat-penalty R "
-    "--seed S] [--no-kv-cache] [--print-ids] [--threads N] [--reference] [--kernels]",
+    "--seed S] [--no-kv-cache] [--kv-type f16|f32|q8_0] [--print-ids] [--threads N] [--reference] "
+    "[--kernels]",
     &run_generate};
 
 }  // namespace llm::cli

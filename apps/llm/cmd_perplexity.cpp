@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "args.h"
+#include "llm/quant/kv_codec.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
 #include "llm/transformer/backend.h"
@@ -36,12 +37,18 @@ void log_softmax(std::span<const float> logits, std::vector<double>& out) {
 
 struct Runner {
   LoadedModel lm;
-  std::unique_ptr<ScratchKvCache> cache;
+  std::unique_ptr<PagedKvCache> cache;
   std::unique_ptr<CpuBackend> backend;
   std::unique_ptr<Transformer> tr;
-  Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg, int threads)
+  Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg, int threads,
+         const std::string& kv_type = "f16")
       : lm(load_model(path, tok)) {
-    cache = std::make_unique<ScratchKvCache>(lm.model->config, 1, ctx);
+    PagedKvOptions o;
+    o.max_seqs = 1;
+    o.max_tokens = ctx;
+    o.n_blocks = (ctx + o.block_size - 1) / o.block_size;
+    set_kv_type(o, kv_type);
+    cache = std::make_unique<PagedKvCache>(lm.model->config, o);
     backend = std::make_unique<CpuBackend>(Kernels::select(reg), threads);
     tr = std::make_unique<Transformer>(*lm.model, *backend, *cache, kChunk);
   }
@@ -54,6 +61,7 @@ int run_perplexity(Args& args) {
   const int ctx_arg = args.get_int("--ctx", 0);
   const auto kl_base = args.value("--kl-base");
   const int threads = args.get_threads();
+  const std::string kv_type = args.value("--kv-type").value_or("f16");
   args.finish();
 
   Registry reg;
@@ -68,7 +76,7 @@ int run_perplexity(Args& args) {
   const auto tokens = probe.tokenizer->encode(text, {.add_bos = true});
   if (tokens.size() < 2) throw Error(text_path + ": too short to score (fewer than 2 tokens)");
 
-  Runner model(model_path, tok_path, ctx, reg, threads);
+  Runner model(model_path, tok_path, ctx, reg, threads, kv_type);
   std::unique_ptr<Runner> base;
   if (kl_base) {
     base = std::make_unique<Runner>(*kl_base, tok_path, ctx, reg, threads);
@@ -117,16 +125,15 @@ int run_perplexity(Args& args) {
       }
     }
   }
-  const ModelConfig& c = model.lm.model->config;
-  const double kv_bytes = 2.0 * c.n_layers * c.kv_dim() * 2;  // f16 keys and values
+  const double kv_bytes = static_cast<double>(model.cache->stats().bytes_per_token);
   std::printf("model: %s\n", model_path.c_str());
   std::printf("tokens scored: %ld (windows of %d)\n", scored, ctx);
   std::printf("perplexity: %.4f (mean NLL %.5f)\n", std::exp(nll / scored), nll / scored);
   if (base)
     std::printf("KL(base || model): %.6f nats/token, same argmax: %.2f%% (base: %s)\n", kl / scored,
                 100.0 * agree / scored, kl_base->c_str());
-  std::printf("weights: %.2f MiB read per token; KV cache: %.0f bytes per token (f16)\n",
-              model.lm.model->weight_bytes() / 1048576.0, kv_bytes);
+  std::printf("weights: %.2f MiB read per token; KV cache: %.0f bytes per token (%s)\n",
+              model.lm.model->weight_bytes() / 1048576.0, kv_bytes, kv_type.c_str());
   return 0;
 }
 
@@ -135,7 +142,7 @@ int run_perplexity(Args& args) {
 extern const Command kPerplexity{
     "perplexity",
     "perplexity --model FILE [--tokenizer FILE] --text-file F [--ctx N] [--kl-base FILE] "
-    "[--threads N]",
+    "[--kv-type f16|f32|q8_0] [--threads N]",
     &run_perplexity};
 
 }  // namespace llm::cli

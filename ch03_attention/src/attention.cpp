@@ -29,6 +29,9 @@ class KvCursor {
     if (b.dtype == DType::F16) {
       const uint16_t* p = static_cast<const uint16_t*>(base) + off + head;
       for (int i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
+    } else if (b.decode) {  // a quantized row: head offsets are whole blocks (checked)
+      b.decode(static_cast<const uint8_t*>(base) + row_bytes(b.dtype, static_cast<int64_t>(off + head)),
+               out, n);
     } else {
       const float* p = static_cast<const float*>(base) + off + head;
       std::copy(p, p + n, out);
@@ -61,8 +64,8 @@ void load_query(const float* q, int hd, bool f16, float* out) {
 void check(std::span<const KvBlock> blocks, int n_keys) {
   int held = 0;
   for (const KvBlock& b : blocks) {
-    if (b.dtype != DType::F32 && b.dtype != DType::F16)
-      throw Error("attention: KV blocks must be f32 or f16, got " +
+    if (b.dtype != DType::F32 && b.dtype != DType::F16 && !b.decode)
+      throw Error("attention: KV blocks must be f32 or f16 or carry a decoder, got " +
                   std::string(dtype_name(b.dtype)));
     held += b.n_tokens;
   }

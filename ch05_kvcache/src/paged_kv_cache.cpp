@@ -13,9 +13,14 @@ int ceil_div(int a, int b) {
 }  // namespace
 
 size_t PagedKvCache::bytes_per_token(const ModelConfig& c, DType dtype) {
-  const size_t elem = dtype == DType::F32 ? 4 : 2;
-  return 2 * static_cast<size_t>(c.n_layers) * c.kv_dim() * elem;
+  return 2 * static_cast<size_t>(c.n_layers) * row_bytes(dtype, c.kv_dim());
 }
+
+namespace {
+DType cache_dtype(const PagedKvOptions& o) {
+  return o.codec ? o.codec->dtype : o.dtype;
+}
+}  // namespace
 
 size_t default_kv_memory_bytes(const ModelConfig& c, DType dtype) {
   const size_t tokens = 16 * static_cast<size_t>(std::min(std::max(c.max_seq_len, 16), 2048));
@@ -26,18 +31,23 @@ PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
     : n_layers_(c.n_layers),
       kv_dim_(c.kv_dim()),
       max_tokens_(o.max_tokens > 0 ? o.max_tokens : c.max_seq_len),
-      dtype_(o.dtype),
-      elem_(o.dtype == DType::F32 ? 4 : 2),
-      row_bytes_(static_cast<size_t>(c.kv_dim()) * elem_),
+      dtype_(cache_dtype(o)),
+      codec_(o.codec),
+      row_bytes_(bytes_per_token(c, cache_dtype(o)) / 2 / std::max(1, c.n_layers)),
       prefix_caching_(o.prefix_caching),
       manager_(o.n_blocks > 0 ? o.n_blocks
                               : static_cast<int>(std::min<size_t>(
-                                    o.memory_bytes / std::max<size_t>(1, bytes_per_token(c, o.dtype) *
+                                    o.memory_bytes / std::max<size_t>(1, bytes_per_token(c, cache_dtype(o)) *
                                                                              std::max(1, o.block_size)),
                                     1u << 30)),
                o.block_size) {
-  if (dtype_ != DType::F16 && dtype_ != DType::F32)
-    throw Error("KV cache: dtype must be f16 or f32, got " + std::string(dtype_name(dtype_)));
+  if (!codec_ && dtype_ != DType::F16 && dtype_ != DType::F32)
+    throw Error("KV cache: dtype must be f16 or f32 (or come with a codec), got " +
+                std::string(dtype_name(dtype_)));
+  if (codec_ && c.head_dim % dtype_layout(dtype_).block_size != 0)
+    throw Error("KV cache: " + std::string(dtype_name(dtype_)) + " needs a head size that is a " +
+                "multiple of " + std::to_string(dtype_layout(dtype_).block_size) +
+                "; this model's is " + std::to_string(c.head_dim));
   if (max_tokens_ <= 0) throw Error("KV cache: the context (max_tokens) must be positive");
   if (o.max_seqs <= 0) throw Error("KV cache: max_seqs must be positive");
   const size_t per_layer = static_cast<size_t>(manager_.n_blocks()) * o.block_size * row_bytes_;
@@ -77,7 +87,8 @@ void PagedKvCache::rebuild_views(Sequence& s) {
   for (int l = 0; l < n_layers_; ++l)
     for (size_t i = 0; i < nb; ++i)
       s.views[l * nb + i] = KvBlock{slot(k_.get(), l, s.table[i], 0), slot(v_.get(), l, s.table[i], 0),
-                                    manager_.block_size(), kv_dim_, dtype_};
+                                    manager_.block_size(), kv_dim_, dtype_,
+                                    codec_ ? codec_->decode : nullptr};
 }
 
 void PagedKvCache::store(int layer, int seq, int pos, const float* k, const float* v) {
@@ -89,6 +100,11 @@ void PagedKvCache::store(int layer, int seq, int pos, const float* k, const floa
   const int block = s.table[static_cast<size_t>(pos / bs)];
   std::byte* kd = slot(k_.get(), layer, block, pos % bs);
   std::byte* vd = slot(v_.get(), layer, block, pos % bs);
+  if (codec_) {
+    codec_->encode(k, kd, kv_dim_);
+    codec_->encode(v, vd, kv_dim_);
+    return;
+  }
   if (dtype_ == DType::F32) {
     std::memcpy(kd, k, row_bytes_);
     std::memcpy(vd, v, row_bytes_);

@@ -11,7 +11,9 @@
 //             never materialises the score row, so its scratch is independent of the length.
 // MHA, GQA and MQA are one code path: query head h reads KV head h / (n_heads / n_kv_heads).
 //
-// Keys and values are stored as f32 or f16 (half the memory; llama.cpp's default). With f16
+// Keys and values are stored as f32 or f16 (half the memory; llama.cpp's default), or in a
+// block-quantized dtype whose decoder the block carries (the reference variants then compute in
+// f32; faster variants may decline such blocks). With f16
 // storage both variants round the query to f16 before the dot products, and "plain" also rounds
 // the softmax weights to f16 before weighting the values: that is how llama.cpp's default
 // (non-flash) attention computes, and matching its rounding is what keeps greedy ids equal on
@@ -32,7 +34,10 @@ struct KvBlock {
   const void* v = nullptr;  // same layout as k
   int n_tokens = 0;
   int row_stride = 0;        // elements between consecutive tokens (>= n_kv_heads * head_dim)
-  DType dtype = DType::F32;  // F32 or F16
+  DType dtype = DType::F32;  // F32 or F16, or another dtype with a decoder:
+  // Rows of a block-quantized dtype (chapter 6's q8_0 cache) come with their decoder:
+  // decode(p, out, n) turns the n values stored at p (whole blocks of the dtype) into floats.
+  void (*decode)(const void* p, float* out, int64_t n) = nullptr;
 };
 
 struct AttentionShape {

@@ -24,9 +24,18 @@
 
 namespace llm {
 
+// How a cache stores one key or value row in another element type than f16/f32: chapter 6
+// plugs in q8_0 here (half of f16's memory, as llama.cpp's -ctk q8_0 -ctv q8_0).
+struct KvCodec {
+  DType dtype;
+  void (*encode)(const float* x, void* y, int64_t n);
+  void (*decode)(const void* x, float* y, int64_t n);
+};
+
 struct PagedKvOptions {
   int block_size = 16;      // tokens per block (vLLM's default)
-  DType dtype = DType::F16;  // F16 (llama.cpp's default) or F32
+  DType dtype = DType::F16;  // F16 (llama.cpp's default) or F32; ignored when codec is set
+  const KvCodec* codec = nullptr;  // another element type (its dtype)
   size_t memory_bytes = 0;   // pool size for keys and values; rounded down to whole blocks
   int n_blocks = 0;          // or an exact block count (wins over memory_bytes when > 0)
   int max_seqs = 64;         // sequence ids 0..max_seqs-1
@@ -114,7 +123,7 @@ class PagedKvCache final : public KvCache {
 
   int n_layers_, kv_dim_, max_tokens_;
   DType dtype_;
-  size_t elem_;        // bytes per element
+  const KvCodec* codec_;
   size_t row_bytes_;   // one token's key (or value) in one layer
   bool prefix_caching_;
   BlockManager manager_;
