@@ -7,10 +7,21 @@
 namespace llm {
 
 int32_t argmax(std::span<const float> logits) {
-  int32_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i)
-    if (logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
-  return best;  // lowest id wins a tie
+  // Two passes the compiler can vectorize instead of one long dependency chain: the maximum
+  // over 16 independent lanes, then the first id holding it (lowest id wins a tie). A NaN
+  // never wins; all-NaN logits give id 0.
+  const size_t n = logits.size();
+  float lane[16];
+  std::fill(lane, lane + 16, -INFINITY);
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) lane[j] = logits[i + j] > lane[j] ? logits[i + j] : lane[j];
+  float mx = -INFINITY;
+  for (float l : lane) mx = l > mx ? l : mx;
+  for (; i < n; ++i) mx = logits[i] > mx ? logits[i] : mx;
+  for (size_t k = 0; k < n; ++k)
+    if (logits[k] == mx) return static_cast<int32_t>(k);
+  return 0;
 }
 
 Sampler::Sampler(SamplerConfig config) : config_(config), rng_(config.seed) {}

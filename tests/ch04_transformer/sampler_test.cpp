@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <cmath>
 #include <map>
 #include <vector>
@@ -23,6 +25,20 @@ TEST(Sampler, GreedyIsArgmaxLowestIdOnTies) {
   const std::vector<float> l{0.1f, 3.0f, -1.0f, 3.0f};
   EXPECT_EQ(s.sample(l, {}), 1);
   EXPECT_EQ(argmax(l), 1);
+}
+
+TEST(Sampler, ArgmaxOverLongRowsEqualsTheObviousScan) {
+  std::mt19937 rng(5);
+  for (size_t n : {1u, 15u, 16u, 17u, 1000u, 49152u}) {
+    std::vector<float> l(n);
+    for (float& x : l) x = static_cast<float>(rng() % 2000) / 100.0f;  // many ties
+    int32_t want = 0;
+    for (size_t i = 1; i < n; ++i)
+      if (l[i] > l[static_cast<size_t>(want)]) want = static_cast<int32_t>(i);
+    EXPECT_EQ(argmax(l), want) << n;
+    l[n - 1] = 1000.0f;  // the maximum in the tail
+    EXPECT_EQ(argmax(l), static_cast<int32_t>(n - 1)) << n;
+  }
 }
 
 TEST(Sampler, TopPKeepsSmallestPrefixReachingMass) {

@@ -104,6 +104,7 @@ void matmul_packed(const PackedMatrix& w, const QuantizedRows& x, int64_t g0, in
                    int64_t ldy) {
   for (int64_t g = g0; g < g1; ++g) {
     int64_t t = 0;
+    for (; t + 8 <= x.n; t += 8) group_tokens<P, 8>(w, x, g, t, y, ldy);
     for (; t + 4 <= x.n; t += 4) group_tokens<P, 4>(w, x, g, t, y, ldy);
     switch (x.n - t) {
       case 3:
