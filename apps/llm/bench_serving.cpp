@@ -68,6 +68,7 @@ ServingResult run_continuous(Transformer& model, PagedKvCache& cache,
   std::mutex mu;
   std::condition_variable cv;
   size_t done = 0;
+  const KvStats before = cache.stats();
   const Clock::time_point t0 = Clock::now();
   for (size_t i = 0; i < n; ++i) {
     Request r;
@@ -89,7 +90,47 @@ ServingResult run_continuous(Transformer& model, PagedKvCache& cache,
     cv.wait(lock, [&] { return done == n; });
   }
   engine.stop();
-  return summarize(static_cast<int>(n), times, t0);
+  ServingResult res = summarize(static_cast<int>(n), times, t0);
+  const EngineStats st = engine.stats();
+  res.kv_fragmentation = st.kv_fragmentation_mean;
+  res.kv_blocks_peak = st.kv_blocks_peak;
+  const int64_t queried = st.kv.prefix_queried - before.prefix_queried;
+  res.prefix_hit_rate =
+      queried ? static_cast<double>(st.kv.prefix_hit - before.prefix_hit) / queried : 0.0;
+  return res;
+}
+
+PrefixTtft measure_prefix_ttft(Transformer& model, PagedKvCache& cache, int prefix, int tail,
+                               int reps) {
+  const int vocab = model.model().config.vocab_size;
+  EngineConfig cfg;
+  cfg.scheduler.max_batch_tokens = model.max_batch();
+  Engine engine(model, cache, nullptr, cfg);
+  const auto ttft = [&](const std::vector<int32_t>& prompt) {
+    Request r;
+    r.prompt = prompt;
+    r.params.max_tokens = 1;
+    r.params.sampler.temperature = 0;
+    const Clock::time_point t0 = Clock::now();
+    Clock::time_point first{};
+    engine.submit(std::move(r), [&](const TokenEvent& e) {
+      if (!e.finished) first = Clock::now();
+    });
+    engine.run_until_idle();
+    return ms(first - t0);
+  };
+  std::vector<double> cold, warm;
+  for (int i = 0; i < reps; ++i) {
+    // A fresh prefix each time: the first request computes it, the second finds it cached.
+    const auto head = distinct_prompts(1, prefix, vocab, 9000 + static_cast<uint64_t>(i)).front();
+    for (int k = 0; k < 2; ++k) {
+      auto p = head;
+      const auto rest = distinct_prompts(1, tail, vocab, 9500 + static_cast<uint64_t>(2 * i + k));
+      p.insert(p.end(), rest.front().begin(), rest.front().end());
+      (k == 0 ? cold : warm).push_back(ttft(p));
+    }
+  }
+  return {prefix, percentile(cold, 0.5), percentile(warm, 0.5)};
 }
 
 ServingResult run_static(Transformer& model, PagedKvCache& cache,

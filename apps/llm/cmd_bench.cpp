@@ -4,7 +4,7 @@
 //   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--from chNN] [--json]
 //                      [--plot F.png]
 //   llm bench --concurrency 1,4,8,16 --model FILE [--threads N] [--prompt N] [--gen N]
-//                      [--kv-memory MiB] [--json]
+//                      [--shared-prefix N] [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--json]
 //
 // Each rung runs the two tests of llama-bench -p 512 -n 128 on random token ids: a 512-token
 // prompt in one batch (prompt tok/s, prefill) and 128 tokens generated from an empty context
@@ -33,6 +33,7 @@
 #include "args.h"
 #include "bench_serving.h"
 #include "llm/batching/engine.h"
+#include "llm/quant/kv_codec.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
 #include "llm/quant/quant.h"
@@ -161,6 +162,8 @@ int run_concurrency(Args& args, const std::string& list) {
   const int n_prompt = args.get_int("--prompt", args.get_int("-p", 32));
   const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
   const int kv_mib = args.get_int("--kv-memory", 0);
+  const std::string kv_type = args.value("--kv-type").value_or("f16");
+  const int shared = args.get_int("--shared-prefix", 0);
   const bool json = args.has("--json");
   args.finish();
   std::vector<int> levels;
@@ -169,33 +172,42 @@ int run_concurrency(Args& args, const std::string& list) {
     levels.push_back(n);
   }
   if (levels.empty()) throw Error("--concurrency: give levels, e.g. 1,4,8,16");
-  if (threads < 1 || n_prompt < 1 || n_gen < 1 || kv_mib < 0)
-    throw Error("--threads, --prompt, --gen and --kv-memory must be positive");
+  if (threads < 1 || n_prompt < 1 || n_gen < 1 || kv_mib < 0 || shared < 0)
+    throw Error("--threads, --prompt, --gen, --kv-memory and --shared-prefix must be positive");
   LoadedModel lm = load_model(path);
   const Model& model = *lm.model;
-  if (n_prompt + n_gen + 1 > model.config.max_seq_len)
-    throw Error("--prompt + --gen exceed the model's context of " +
+  if (shared + n_prompt + n_gen + 1 > model.config.max_seq_len)
+    throw Error("--shared-prefix + --prompt + --gen exceed the model's context of " +
                 std::to_string(model.config.max_seq_len));
   Registry reg;
   register_loading(reg);
   CpuBackend backend(batch_invariant_kernels(reg), threads);
   PagedKvOptions o;
   o.max_seqs = *std::max_element(levels.begin(), levels.end());
+  set_kv_type(o, kv_type);
   o.memory_bytes = kv_mib > 0 ? static_cast<size_t>(kv_mib) << 20
-                              : default_kv_memory_bytes(model.config);
+                              : default_kv_memory_bytes(model.config, o.codec ? o.codec->dtype : o.dtype);
   PagedKvCache cache(model.config, o);
   Transformer tr(model, backend, cache, 512);
   std::fprintf(stderr, "bench: KV cache %d blocks of %d tokens (%.0f MiB), %d threads\n",
                cache.manager().n_blocks(), cache.block_size(),
                static_cast<double>(cache.bytes()) / (1 << 20), threads);
-  const auto warm = distinct_prompts(1, n_prompt, model.config.vocab_size, 1);
+  // Warm-up. With --shared-prefix it carries the shared "system prompt", as a server that has
+  // answered once holds it: requests arriving together all find it cached.
+  const auto system = distinct_prompts(1, shared, model.config.vocab_size, 5).front();
+  auto warm = distinct_prompts(1, n_prompt, model.config.vocab_size, 1);
+  warm.front().insert(warm.front().begin(), system.begin(), system.end());
   run_continuous(tr, cache, warm, 4);
   nlohmann::json results = nlohmann::json::array();
   std::vector<std::pair<ServingResult, ServingResult>> rows;
   for (const int n : levels) {
     // Distinct prompts per level and mode: nothing comes from the prefix cache.
-    const auto cont = distinct_prompts(n, n_prompt, model.config.vocab_size, 100 + n);
-    const auto stat = distinct_prompts(n, n_prompt, model.config.vocab_size, 200 + n);
+    auto cont = distinct_prompts(n, n_prompt, model.config.vocab_size, 100 + n);
+    auto stat = distinct_prompts(n, n_prompt, model.config.vocab_size, 200 + n);
+    if (shared > 0) {  // one "system prompt" in front of every request
+      for (auto* set : {&cont, &stat})
+        for (auto& p : *set) p.insert(p.begin(), system.begin(), system.end());
+    }
     std::fprintf(stderr, "bench: %d concurrent requests of %d + %d tokens...\n", n, n_prompt, n_gen);
     const ServingResult c = run_continuous(tr, cache, cont, n_gen);
     const ServingResult s = run_static(tr, cache, stat, n_gen);
@@ -213,13 +225,32 @@ int run_concurrency(Args& args, const std::string& list) {
     };
     nlohmann::json j = fields(c);
     j["concurrency"] = n;
+    j["kv"] = {{"fragmentation_mean", c.kv_fragmentation},
+               {"blocks_peak", c.kv_blocks_peak},
+               {"prefix_hit_rate", c.prefix_hit_rate}};
     j["static_batching"] = fields(s);
     results.push_back(j);
   }
+  std::optional<PrefixTtft> prefix;
+  if (shared > 0) {
+    std::fprintf(stderr, "bench: time to first token with a cached %d-token prefix...\n", shared);
+    prefix = measure_prefix_ttft(tr, cache, shared, n_prompt, 5);
+  }
+  const KvStats kv = cache.stats();
   if (json) {
     nlohmann::json j;
     j["model"] = path;
     j["threads"] = threads;
+    j["kv_cache"] = {{"type", kv_type},
+                     {"bytes_per_token", kv.bytes_per_token},
+                     {"block_size", kv.block_size},
+                     {"blocks", kv.blocks_total},
+                     {"bytes", kv.bytes_total}};
+    if (prefix)
+      j["prefix_cache"] = {{"prefix_tokens", prefix->prefix_tokens},
+                           {"ttft_ms_uncached", prefix->ttft_ms_uncached},
+                           {"ttft_ms_cached", prefix->ttft_ms_cached}};
+    j["shared_prefix_tokens"] = shared;
     j["prompt_tokens"] = n_prompt;
     j["generated_tokens_per_request"] = n_gen;
     j["cpu"] = cpu_features().brand;
@@ -229,14 +260,23 @@ int run_concurrency(Args& args, const std::string& list) {
   }
   std::printf("%s, %d threads, %s; prompts of %d tokens, %d generated each\n\n", path.c_str(),
               threads, cpu_features().brand.c_str(), n_prompt, n_gen);
-  std::printf("%-11s %-11s %10s %8s %10s %10s %9s %9s\n", "concurrency", "batching", "gen tok/s",
-              "x N=1", "ttft p50", "ttft p99", "itl p50", "itl p99");
+  std::printf("KV cache: %s, %zu bytes per token, %d blocks of %d tokens (%.0f MiB)\n",
+              kv_type.c_str(), kv.bytes_per_token, kv.blocks_total, kv.block_size,
+              static_cast<double>(kv.bytes_total) / (1 << 20));
+  if (shared > 0) std::printf("every prompt starts with the same %d tokens\n", shared);
+  std::printf("\n%-11s %-11s %10s %8s %10s %10s %9s %9s %9s %8s\n", "concurrency", "batching",
+              "gen tok/s", "x N=1", "ttft p50", "ttft p99", "itl p50", "itl p99", "KV frag",
+              "prefix");
   const double base = rows.front().first.generation_tokens_per_s;
   for (const auto& [c, s] : rows)
     for (const auto& [name, r] : {std::pair{"continuous", c}, std::pair{"static", s}})
-      std::printf("%-11d %-11s %10.1f %7.2fx %8.1fms %8.1fms %7.1fms %7.1fms\n", r.concurrency,
-                  name, r.generation_tokens_per_s, base > 0 ? r.generation_tokens_per_s / base : 0,
-                  r.ttft_ms_p50, r.ttft_ms_p99, r.itl_ms_p50, r.itl_ms_p99);
+      std::printf("%-11d %-11s %10.1f %7.2fx %8.1fms %8.1fms %7.1fms %7.1fms %8.1f%% %7.0f%%\n",
+                  r.concurrency, name, r.generation_tokens_per_s,
+                  base > 0 ? r.generation_tokens_per_s / base : 0, r.ttft_ms_p50, r.ttft_ms_p99,
+                  r.itl_ms_p50, r.itl_ms_p99, 100 * r.kv_fragmentation, 100 * r.prefix_hit_rate);
+  if (prefix)
+    std::printf("\ntime to first token, %d-token prefix + %d: %.1f ms uncached, %.1f ms cached\n",
+                prefix->prefix_tokens, n_prompt, prefix->ttft_ms_uncached, prefix->ttft_ms_cached);
   return 0;
 }
 
@@ -393,7 +433,7 @@ extern const Command kBench{"bench",
                             "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
                             "[--from chNN] [--json] [--plot FILE.png]\n"
                             "  llm bench --concurrency 1,4,8,16 --model FILE [--threads N] "
-                            "[--prompt N] [--gen N] [--kv-memory MiB] [--json]",
+                            "[--prompt N] [--gen N] [--shared-prefix N] [--kv-memory MiB] [--kv-type T] [--json]",
                             &run_bench};
 
 }  // namespace llm::cli

@@ -250,6 +250,7 @@ bool Engine::step() {
     return true;
   }
   const double forward = since(t0);
+  const KvStats kv_after_forward = cache_.stats();  // every sequence of the step holds its blocks
   t0 = Clock::now();
   const size_t vocab = static_cast<size_t>(model_.model().config.vocab_size);
   size_t row = 0;
@@ -271,7 +272,11 @@ bool Engine::step() {
     stats_.forward_seconds += forward;
     stats_.sampling_seconds += sampling;
     stats_.scheduler = scheduler_.stats();
-    stats_.kv = cache_.stats();
+    stats_.kv = cache_.stats();  // after the step's finished sequences let go of their blocks
+    stats_.kv_fragmentation_mean +=
+        (kv_after_forward.fragmentation - stats_.kv_fragmentation_mean) /
+        static_cast<double>(++stats_.kv_samples);
+    stats_.kv_blocks_peak = std::max(stats_.kv_blocks_peak, kv_after_forward.blocks_used);
   }
   busy_ = !scheduler_.idle();
   return true;
@@ -310,6 +315,9 @@ void Engine::stop() {
   // Whatever is still open ends as cancelled, so every client hears the end of its request.
   drain_inbox();
   for (Sequence* s : scheduler_.all()) finish(s, FinishReason::Cancelled);
+  std::lock_guard lock(mu_);
+  stats_.scheduler = scheduler_.stats();
+  stats_.kv = cache_.stats();
 }
 
 EngineStats Engine::stats() const {

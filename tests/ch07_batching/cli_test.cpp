@@ -37,6 +37,26 @@ TEST(LlmBench, ConcurrencyJsonHasOneResultPerLevel) {
   }
 }
 
+TEST(LlmBench, ConcurrencyWithASharedPrefixReportsHitsAndCachedTimeToFirstToken) {
+  const std::string model = t::models_dir() + "/stories260K.bin";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const auto r = llm_cmd("bench --concurrency 4 --shared-prefix 64 --model " + model +
+                         " -t 1 --prompt 8 --gen 6 --kv-type f32 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("kv_cache").at("type"), "f32");
+  EXPECT_EQ(j.at("kv_cache").at("bytes_per_token").get<int>(), 2 * 5 * 32 * 4);  // K,V 5 layers
+  const auto& kv = j.at("results")[0].at("kv");
+  // 4 requests of 64 shared + 8 own tokens, the 64 (4 blocks) cached by the warm-up.
+  EXPECT_NEAR(kv.at("prefix_hit_rate").get<double>(), 64.0 / 72, 1e-9);
+  EXPECT_GE(kv.at("fragmentation_mean").get<double>(), 0.0);
+  EXPECT_LT(kv.at("fragmentation_mean").get<double>(), 0.5);
+  const auto& p = j.at("prefix_cache");
+  EXPECT_EQ(p.at("prefix_tokens").get<int>(), 64);
+  EXPECT_GT(p.at("ttft_ms_uncached").get<double>(), 0);
+  EXPECT_GT(p.at("ttft_ms_cached").get<double>(), 0);
+}
+
 TEST(LlmBench, ConcurrencyRejectsBadLevels) {
   const std::string model = t::models_dir() + "/stories260K.bin";
   if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);

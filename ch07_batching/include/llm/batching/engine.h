@@ -45,6 +45,11 @@ struct EngineStats {
   uint64_t computed_tokens = 0;   // tokens fed to the model (prefill chunks, decodes, recompute)
   uint64_t generated_tokens = 0;  // tokens sampled
   double forward_seconds = 0, sampling_seconds = 0;
+  // The cache over the steps run: mean internal fragmentation (unused slots of the blocks in
+  // use, after each step) and the most blocks in use at once.
+  double kv_fragmentation_mean = 0;
+  int kv_blocks_peak = 0;
+  uint64_t kv_samples = 0;
 };
 
 class Engine {
