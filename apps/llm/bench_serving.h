@@ -23,6 +23,7 @@ struct ServingResult {
   double kv_fragmentation = 0;  // mean over steps
   int kv_blocks_peak = 0;
   double prefix_hit_rate = 0;  // prompt tokens taken from the prefix cache / prompt tokens
+  double sampling_fraction = 0;  // of the engine's step time, spent sampling
 };
 
 // Time to first token of a prompt whose first `prefix` tokens are (cached) or are not

@@ -225,6 +225,7 @@ int run_concurrency(Args& args, const std::string& list) {
     };
     nlohmann::json j = fields(c);
     j["concurrency"] = n;
+    j["sampling_fraction"] = c.sampling_fraction;
     j["kv"] = {{"fragmentation_mean", c.kv_fragmentation},
                {"blocks_peak", c.kv_blocks_peak},
                {"prefix_hit_rate", c.prefix_hit_rate}};

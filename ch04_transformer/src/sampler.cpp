@@ -99,11 +99,6 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return best->id;
   }
   for (Candidate& x : candidates_) x.logit /= config_.temperature;
-  // The softmax denominator over the whole vocabulary, in id order: no sort needed for it.
-  float mx = -INFINITY;
-  for (const Candidate& x : candidates_) mx = std::max(mx, x.logit);
-  float sum = 0.0f;
-  for (const Candidate& x : candidates_) sum += std::exp(x.logit - mx);
   // Only the head of the distribution survives top-k, top-p and min-p, so only a prefix is
   // sorted (partial selection, never the whole vocabulary): top_k entries, or a prefix grown
   // until the top-p and min-p cut-offs both fall inside it.
@@ -113,22 +108,41 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   const size_t n = candidates_.size();
   const int k = config_.top_k;
   const bool cut_p = config_.top_p < 1.0f, cut_min = config_.min_p > 0.0f;
-  size_t m = k > 0 ? std::min(static_cast<size_t>(k), n) : (cut_p || cut_min) ? std::min<size_t>(64, n) : n;
-  for (;;) {
+  size_t m;
+  if (k > 0 && static_cast<size_t>(k) < n) {
+    // top-k first: only the k best are sorted. What follows only
+    // compares probabilities with each other (top-p renormalises over the k, min-p is relative
+    // to the best, the draw is over their total), so the softmax denominator cancels: the k
+    // weights stay unnormalised and no exponential is taken over the whole vocabulary.
+    m = static_cast<size_t>(k);
     std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<long>(m),
-                      candidates_.end(), by_logit);
-    for (size_t i = 0; i < m; ++i) candidates_[i].p = std::exp(candidates_[i].logit - mx) / sum;
-    if (k > 0 || m == n) break;
-    float cum = 0.0f;
-    bool p_decided = !cut_p, min_decided = !cut_min;
-    for (size_t i = 0; i < m && !p_decided; ++i) p_decided = (cum += candidates_[i].p) >= config_.top_p;
-    if (cut_min) min_decided = candidates_[m - 1].p < candidates_[0].p * config_.min_p;
-    if (p_decided && min_decided) break;
-    m = std::min(n, m * 8);
+                      candidates_.end(), by_logit);  // a k-heap: most entries fail one compare
+    const float mx = candidates_.front().logit;
+    for (size_t i = 0; i < m; ++i) candidates_[i].p = std::exp(candidates_[i].logit - mx);
+  } else {
+    // The denominator over the whole vocabulary, in id order (top-p needs true probabilities).
+    float mx = -INFINITY;
+    for (const Candidate& x : candidates_) mx = std::max(mx, x.logit);
+    float sum = 0.0f;
+    for (const Candidate& x : candidates_) sum += std::exp(x.logit - mx);
+    m = (cut_p || cut_min) ? std::min<size_t>(64, n) : n;
+    for (;;) {
+      std::partial_sort(candidates_.begin(), candidates_.begin() + static_cast<long>(m),
+                        candidates_.end(), by_logit);
+      for (size_t i = 0; i < m; ++i) candidates_[i].p = std::exp(candidates_[i].logit - mx) / sum;
+      if (m == n) break;
+      float cum = 0.0f;
+      bool p_decided = !cut_p, min_decided = !cut_min;
+      for (size_t i = 0; i < m && !p_decided; ++i)
+        p_decided = (cum += candidates_[i].p) >= config_.top_p;
+      if (cut_min) min_decided = candidates_[m - 1].p < candidates_[0].p * config_.min_p;
+      if (p_decided && min_decided) break;
+      m = std::min(n, m * 8);
+    }
   }
   // top-p renormalises over what top-k kept; without top-k that is the whole distribution.
   float kept = 1.0f;
-  if (k > 0 && m < n) {
+  if (k > 0 && static_cast<size_t>(k) < n) {
     kept = 0.0f;
     for (size_t i = 0; i < m; ++i) kept += candidates_[i].p;
   }

@@ -13,15 +13,7 @@ namespace t = llm::testing;
 namespace {
 
 Model tiny_model(uint64_t seed, RopeLayout layout = RopeLayout::Interleaved) {
-  ModelConfig c;
-  c.dim = 48;
-  c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 6;
-  c.n_kv_heads = 2;
-  c.head_dim = 8;
-  c.vocab_size = 67;
-  c.max_seq_len = 64;
+  ModelConfig c = t::tiny_llama_config();
   c.rope_layout = layout;
   ModelConfig without_output = c;  // no output.weight: from_tensors must infer tied embeddings
   without_output.tied_embeddings = true;

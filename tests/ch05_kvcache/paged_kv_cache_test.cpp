@@ -18,14 +18,7 @@ namespace t = llm::testing;
 namespace {
 
 Model tiny_model() {
-  ModelConfig c;
-  c.dim = 48;
-  c.hidden_dim = 96;
-  c.n_layers = 2;
-  c.n_heads = 6;
-  c.n_kv_heads = 2;
-  c.head_dim = 8;
-  c.vocab_size = 67;
+  ModelConfig c = t::tiny_llama_config();
   c.max_seq_len = 96;
   c.tied_embeddings = true;
   return Model::from_tensors(c, t::random_llama_weights(c, 7, {1.0f, 0.3f}), "tiny");

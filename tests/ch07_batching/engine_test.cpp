@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "llm/batching/engine.h"
+#include "llm/batching/event_queue.h"
 #include "llm/batching/register.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
@@ -341,4 +342,27 @@ TEST(Engine, DefaultModelBatchedEqualsSoloOnTheFastPath) {
     EXPECT_EQ(together[i].logprobs, solo.logprobs) << "request " << i;
   }
   EXPECT_EQ(rig.engine.stats().kv.blocks_used, 0);
+}
+
+// Pulling instead of being called back: the events of a request through an EventQueue, popped
+// on this thread while the engine runs on its own.
+TEST(Engine, EventQueueDeliversEveryEventInOrder) {
+  const Model* m = stories();
+  if (!m) GTEST_SKIP() << t::skip_reason(t::models_dir() + "/stories260K.bin");
+  const Request r = make_request(6);
+  const Outcome solo = run_alone(*m, Path::Reference, r);
+  Rig rig(*m, Path::Reference, 64);
+  rig.engine.start();
+  const auto q = EventQueue::create();
+  rig.engine.submit(r, q->callback());
+  std::vector<int32_t> got;
+  for (;;) {
+    const auto e = q->pop(std::chrono::seconds(30));
+    ASSERT_TRUE(e.has_value()) << "no event within 30 s";
+    if (e->finished) break;
+    got.push_back(e->token);
+  }
+  EXPECT_EQ(got, solo.tokens[0]);
+  EXPECT_FALSE(q->pop(std::chrono::milliseconds(10)).has_value());
+  rig.engine.stop();
 }

@@ -32,4 +32,17 @@ TensorMap random_llama_weights(const ModelConfig& c, uint64_t seed, WeightScales
   return t;
 }
 
+ModelConfig tiny_llama_config() {
+  ModelConfig c;
+  c.dim = 48;
+  c.hidden_dim = 96;
+  c.n_layers = 2;
+  c.n_heads = 6;
+  c.n_kv_heads = 2;
+  c.head_dim = 8;
+  c.vocab_size = 67;
+  c.max_seq_len = 64;
+  return c;
+}
+
 }  // namespace llm::testing

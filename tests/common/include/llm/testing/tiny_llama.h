@@ -15,6 +15,10 @@ struct WeightScales {
   float matrices = 0.5f;  // the projection matrices
 };
 
+// A small GQA config for exhaustive tests: dim 48, hidden 96, 2 layers, 6 heads / 2 KV heads
+// of 8, vocabulary 67, context 64.
+ModelConfig tiny_llama_config();
+
 // Every tensor the forward pass reads, f32, uniform random; no output.weight when
 // c.tied_embeddings. Tensor i uses seed + i, in the order token_embd, then per layer attn_norm,
 // attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate, ffn_up, ffn_down, then output_norm
