@@ -94,7 +94,8 @@ ServingResult run_continuous(Transformer& model, PagedKvCache& cache,
   const EngineStats st = engine.stats();
   res.kv_fragmentation = st.kv_fragmentation_mean;
   res.kv_blocks_peak = st.kv_blocks_peak;
-  res.sampling_fraction = st.sampling_seconds / std::max(1e-12, st.sampling_seconds + st.forward_seconds);
+  res.sampling_fraction =
+      st.sampling_seconds / std::max(1e-12, st.sampling_seconds + st.forward_seconds);
   const int64_t queried = st.kv.prefix_queried - before.prefix_queried;
   res.prefix_hit_rate =
       queried ? static_cast<double>(st.kv.prefix_hit - before.prefix_hit) / queried : 0.0;

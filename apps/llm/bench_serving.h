@@ -22,7 +22,7 @@ struct ServingResult {
   // The KV cache during the run (continuous batching only).
   double kv_fragmentation = 0;  // mean over steps
   int kv_blocks_peak = 0;
-  double prefix_hit_rate = 0;  // prompt tokens taken from the prefix cache / prompt tokens
+  double prefix_hit_rate = 0;    // prompt tokens taken from the prefix cache / prompt tokens
   double sampling_fraction = 0;  // of the engine's step time, spent sampling
 };
 

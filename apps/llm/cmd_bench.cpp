@@ -33,9 +33,9 @@
 #include "args.h"
 #include "bench_serving.h"
 #include "llm/batching/engine.h"
-#include "llm/quant/kv_codec.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
+#include "llm/quant/kv_codec.h"
 #include "llm/quant/quant.h"
 #include "llm/simd/cpu_features.h"
 #include "llm/simd/roofline.h"
@@ -185,8 +185,9 @@ int run_concurrency(Args& args, const std::string& list) {
   PagedKvOptions o;
   o.max_seqs = *std::max_element(levels.begin(), levels.end());
   set_kv_type(o, kv_type);
-  o.memory_bytes = kv_mib > 0 ? static_cast<size_t>(kv_mib) << 20
-                              : default_kv_memory_bytes(model.config, o.codec ? o.codec->dtype : o.dtype);
+  o.memory_bytes = kv_mib > 0
+                       ? static_cast<size_t>(kv_mib) << 20
+                       : default_kv_memory_bytes(model.config, o.codec ? o.codec->dtype : o.dtype);
   PagedKvCache cache(model.config, o);
   Transformer tr(model, backend, cache, 512);
   std::fprintf(stderr, "bench: KV cache %d blocks of %d tokens (%.0f MiB), %d threads\n",
@@ -208,7 +209,8 @@ int run_concurrency(Args& args, const std::string& list) {
       for (auto* set : {&cont, &stat})
         for (auto& p : *set) p.insert(p.begin(), system.begin(), system.end());
     }
-    std::fprintf(stderr, "bench: %d concurrent requests of %d + %d tokens...\n", n, n_prompt, n_gen);
+    std::fprintf(stderr, "bench: %d concurrent requests of %d + %d tokens...\n", n, n_prompt,
+                 n_gen);
     const ServingResult c = run_continuous(tr, cache, cont, n_gen);
     const ServingResult s = run_static(tr, cache, stat, n_gen);
     std::fprintf(stderr, "bench:   continuous %.1f tok/s, static %.1f tok/s\n",
@@ -270,11 +272,15 @@ int run_concurrency(Args& args, const std::string& list) {
               "prefix");
   const double base = rows.front().first.generation_tokens_per_s;
   for (const auto& [c, s] : rows)
-    for (const auto& [name, r] : {std::pair{"continuous", c}, std::pair{"static", s}})
-      std::printf("%-11d %-11s %10.1f %7.2fx %8.1fms %8.1fms %7.1fms %7.1fms %8.1f%% %7.0f%%\n",
-                  r.concurrency, name, r.generation_tokens_per_s,
-                  base > 0 ? r.generation_tokens_per_s / base : 0, r.ttft_ms_p50, r.ttft_ms_p99,
-                  r.itl_ms_p50, r.itl_ms_p99, 100 * r.kv_fragmentation, 100 * r.prefix_hit_rate);
+    for (const auto& [name, r] : {std::pair{"continuous", c}, std::pair{"static", s}}) {
+      std::printf("%-11d %-11s %10.1f %7.2fx %8.1fms %8.1fms %7.1fms %7.1fms", r.concurrency, name,
+                  r.generation_tokens_per_s, base > 0 ? r.generation_tokens_per_s / base : 0,
+                  r.ttft_ms_p50, r.ttft_ms_p99, r.itl_ms_p50, r.itl_ms_p99);
+      if (std::string_view(name) == "continuous")  // the KV columns are the engine's
+        std::printf(" %8.1f%% %7.0f%%\n", 100 * r.kv_fragmentation, 100 * r.prefix_hit_rate);
+      else
+        std::printf(" %9s %8s\n", "-", "-");
+    }
   if (prefix)
     std::printf("\ntime to first token, %d-token prefix + %d: %.1f ms uncached, %.1f ms cached\n",
                 prefix->prefix_tokens, n_prompt, prefix->ttft_ms_uncached, prefix->ttft_ms_cached);
@@ -325,8 +331,8 @@ int run_bench(Args& args) {
   std::shared_ptr<Model> f32;
   for (Rung& r : rungs) {
     if (r.streams > 0)
-      std::fprintf(stderr, "bench: %s (%d requests of 32 + %d tokens at once)...\n",
-                   r.name.c_str(), r.streams, r.gen);
+      std::fprintf(stderr, "bench: %s (%d requests of 32 + %d tokens at once)...\n", r.name.c_str(),
+                   r.streams, r.gen);
     else
       std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt,
                    r.gen);
@@ -377,7 +383,8 @@ int run_bench(Args& args) {
     j["roofline"] = {{"bytes_per_token", roof.bytes_per_token},
                      {"read_gb_per_s", roof.read_gb_per_s},
                      {"tokens_per_s", roof.tokens_per_s()}};
-    const Rung& last = rungs.size() > 1 && rungs.back().streams ? rungs[rungs.size() - 2] : rungs.back();
+    const Rung& last =
+        rungs.size() > 1 && rungs.back().streams ? rungs[rungs.size() - 2] : rungs.back();
     j["synchronization"] = {
         {"dispatch_us", dispatch_s * 1e6},
         {"barrier_us", barrier_s * 1e6},
@@ -412,7 +419,8 @@ int run_bench(Args& args) {
           100.0 * r.gen_tok_s / roof.tokens_per_s(), r.gen_after_prompt_tok_s);
       prev = &r;
     }
-    const Rung& last = rungs.size() > 1 && rungs.back().streams ? rungs[rungs.size() - 2] : rungs.back();
+    const Rung& last =
+        rungs.size() > 1 && rungs.back().streams ? rungs[rungs.size() - 2] : rungs.back();
     const double sync_s =
         last.dispatches_per_token * dispatch_s + last.barriers_per_token * barrier_s;
     std::printf(
@@ -430,11 +438,12 @@ int run_bench(Args& args) {
 
 }  // namespace
 
-extern const Command kBench{"bench",
-                            "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
-                            "[--from chNN] [--json] [--plot FILE.png]\n"
-                            "  llm bench --concurrency 1,4,8,16 --model FILE [--threads N] "
-                            "[--prompt N] [--gen N] [--shared-prefix N] [--kv-memory MiB] [--kv-type T] [--json]",
-                            &run_bench};
+extern const Command kBench{
+    "bench",
+    "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
+    "[--from chNN] [--json] [--plot FILE.png]\n"
+    "  llm bench --concurrency 1,4,8,16 --model FILE [--threads N] "
+    "[--prompt N] [--gen N] [--shared-prefix N] [--kv-memory MiB] [--kv-type T] [--json]",
+    &run_bench};
 
 }  // namespace llm::cli

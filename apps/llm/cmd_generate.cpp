@@ -13,10 +13,10 @@
 #include <cstdio>
 
 #include "args.h"
-#include "llm/quant/kv_codec.h"
 #include "llm/loading/chat_template.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
+#include "llm/quant/kv_codec.h"
 #include "llm/transformer/generator.h"
 
 namespace llm::cli {

@@ -43,7 +43,8 @@ void draw(const PagedKvCache& cache, const Scheduler& sched, const std::string& 
   const auto seqs = sched.running();
   for (const Sequence* s : seqs)
     for (int b : cache.block_table(s->slot))
-      if (m.ref_count(b) == 1) cell[static_cast<size_t>(b)] = static_cast<char>('A' + s->request - 1);
+      if (m.ref_count(b) == 1)
+        cell[static_cast<size_t>(b)] = static_cast<char>('A' + s->request - 1);
   const KvStats st = cache.stats();
   std::printf("%s\n  pool [", what.c_str());
   for (size_t i = 0; i < cell.size(); ++i) std::printf("%s%c", i && i % 8 == 0 ? " " : "", cell[i]);
@@ -106,10 +107,10 @@ int run_kv_trace(Args& args) {
     });
     std::printf("\n== request %c arrives: %s\n", static_cast<char>('A' + id - 1), what.c_str());
   };
-  std::printf("KV pool: %d blocks of %d tokens, %.1f KiB per token (%s)\n", n_blocks, block_size,
-              static_cast<double>(PagedKvCache::bytes_per_token(lm.model->config, cache.dtype())) /
-                  1024,
-              std::string(dtype_name(cache.dtype())).c_str());
+  std::printf(
+      "KV pool: %d blocks of %d tokens, %.1f KiB per token (%s)\n", n_blocks, block_size,
+      static_cast<double>(PagedKvCache::bytes_per_token(lm.model->config, cache.dtype())) / 1024,
+      std::string(dtype_name(cache.dtype())).c_str());
   submit(request("What is the capital of France?", 2, 1, 24), "the system prompt + a question");
   int step = 0;
   const auto run = [&](int steps) {
@@ -130,7 +131,6 @@ int run_kv_trace(Args& args) {
 }  // namespace
 
 extern const Command kKvTrace{
-    "kv-trace", "kv-trace --model FILE [--blocks N] [--block-size N] [--threads N]",
-    &run_kv_trace};
+    "kv-trace", "kv-trace --model FILE [--blocks N] [--block-size N] [--threads N]", &run_kv_trace};
 
 }  // namespace llm::cli

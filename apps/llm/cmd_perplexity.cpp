@@ -13,9 +13,9 @@
 #include <memory>
 
 #include "args.h"
-#include "llm/quant/kv_codec.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
+#include "llm/quant/kv_codec.h"
 #include "llm/transformer/backend.h"
 #include "llm/transformer/transformer.h"
 

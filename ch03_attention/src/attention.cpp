@@ -30,8 +30,9 @@ class KvCursor {
       const uint16_t* p = static_cast<const uint16_t*>(base) + off + head;
       for (int i = 0; i < n; ++i) out[i] = f16_to_f32(p[i]);
     } else if (b.decode) {  // a quantized row: head offsets are whole blocks (checked)
-      b.decode(static_cast<const uint8_t*>(base) + row_bytes(b.dtype, static_cast<int64_t>(off + head)),
-               out, n);
+      b.decode(
+          static_cast<const uint8_t*>(base) + row_bytes(b.dtype, static_cast<int64_t>(off + head)),
+          out, n);
     } else {
       const float* p = static_cast<const float*>(base) + off + head;
       std::copy(p, p + n, out);

@@ -139,7 +139,8 @@ GenerateResult generate(Transformer& model, const Tokenizer* tokenizer,
     }
   }
   if (res.reason != StopReason::StopString)
-    if (const std::string_view rest = stream.finish(); on_token && !rest.empty()) on_token(-1, rest);
+    if (const std::string_view rest = stream.finish(); on_token && !rest.empty())
+      on_token(-1, rest);
   res.text = stream.text();
   res.gen_seconds = seconds_since(t0);
   return res;

@@ -107,7 +107,7 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   };
   const size_t n = candidates_.size();
   const int k = config_.top_k;
-  const bool cut_p = config_.top_p < 1.0f, cut_min = config_.min_p > 0.0f;
+  const bool cut_p = config_.top_p<1.0f, cut_min = config_.min_p> 0.0f;
   size_t m;
   if (k > 0 && static_cast<size_t>(k) < n) {
     // top-k first: only the k best are sorted. What follows only

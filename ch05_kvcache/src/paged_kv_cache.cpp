@@ -35,11 +35,12 @@ PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
       codec_(o.codec),
       row_bytes_(bytes_per_token(c, cache_dtype(o)) / 2 / std::max(1, c.n_layers)),
       prefix_caching_(o.prefix_caching),
-      manager_(o.n_blocks > 0 ? o.n_blocks
-                              : static_cast<int>(std::min<size_t>(
-                                    o.memory_bytes / std::max<size_t>(1, bytes_per_token(c, cache_dtype(o)) *
-                                                                             std::max(1, o.block_size)),
-                                    1u << 30)),
+      manager_(o.n_blocks > 0
+                   ? o.n_blocks
+                   : static_cast<int>(std::min<size_t>(
+                         o.memory_bytes / std::max<size_t>(1, bytes_per_token(c, cache_dtype(o)) *
+                                                                  std::max(1, o.block_size)),
+                         1u << 30)),
                o.block_size) {
   if (!codec_ && dtype_ != DType::F16 && dtype_ != DType::F32)
     throw Error("KV cache: dtype must be f16 or f32 (or come with a codec), got " +
@@ -86,8 +87,11 @@ void PagedKvCache::rebuild_views(Sequence& s) {
   s.views.resize(static_cast<size_t>(n_layers_) * nb);
   for (int l = 0; l < n_layers_; ++l)
     for (size_t i = 0; i < nb; ++i)
-      s.views[l * nb + i] = KvBlock{slot(k_.get(), l, s.table[i], 0), slot(v_.get(), l, s.table[i], 0),
-                                    manager_.block_size(), kv_dim_, dtype_,
+      s.views[l * nb + i] = KvBlock{slot(k_.get(), l, s.table[i], 0),
+                                    slot(v_.get(), l, s.table[i], 0),
+                                    manager_.block_size(),
+                                    kv_dim_,
+                                    dtype_,
                                     codec_ ? codec_->decode : nullptr};
 }
 
@@ -122,8 +126,8 @@ std::span<const KvBlock> PagedKvCache::blocks(int layer, int seq, int n_tokens) 
   const Sequence& s = seq_(seq);
   const int need = ceil_div(std::max(n_tokens, 1), manager_.block_size());
   if (layer < 0 || layer >= n_layers_ || need > static_cast<int>(s.table.size()))
-    throw Error("KV cache: sequence " + std::to_string(seq) + " holds " +
-                std::to_string(s.length) + " positions, not " + std::to_string(n_tokens));
+    throw Error("KV cache: sequence " + std::to_string(seq) + " holds " + std::to_string(s.length) +
+                " positions, not " + std::to_string(n_tokens));
   return {&s.views[static_cast<size_t>(layer) * s.table.size()], static_cast<size_t>(need)};
 }
 

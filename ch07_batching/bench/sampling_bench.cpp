@@ -72,8 +72,10 @@ void greedy(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(full_sort, top_k40_top_p095, config(40, 0.95f, 0.05f))->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(partial, top_k40_top_p095, config(40, 0.95f, 0.05f))->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(full_sort, top_k40_top_p095, config(40, 0.95f, 0.05f))
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(partial, top_k40_top_p095, config(40, 0.95f, 0.05f))
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(full_sort, top_p09_only, config(0, 0.9f, 0.0f))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(partial, top_p09_only, config(0, 0.9f, 0.0f))->Unit(benchmark::kMicrosecond);
 BENCHMARK(greedy)->Unit(benchmark::kMicrosecond);

@@ -33,16 +33,13 @@ const char* finish_reason_name(FinishReason r) {
 
 Engine::Engine(Transformer& model, PagedKvCache& cache, const Tokenizer* tokenizer,
                EngineConfig config)
-    : model_(model),
-      cache_(cache),
-      tokenizer_(tokenizer),
-      config_(config),
-      scheduler_(cache, [&] {
+    : model_(model), cache_(cache), tokenizer_(tokenizer), config_(config), scheduler_(cache, [&] {
         SchedulerConfig s = config.scheduler;
         s.max_batch_tokens = std::min(s.max_batch_tokens, model.max_batch());
         return s;
       }()) {
-  if (&model.cache() != &cache) throw Error("engine: the transformer must run on the engine's cache");
+  if (&model.cache() != &cache)
+    throw Error("engine: the transformer must run on the engine's cache");
 }
 
 Engine::~Engine() {
@@ -178,12 +175,12 @@ void Engine::log_probs(std::span<const float> logits, int32_t token, int top, To
   order_.resize(logits.size());
   for (size_t i = 0; i < order_.size(); ++i) order_[i] = static_cast<int32_t>(i);
   const size_t k = std::min(order_.size(), static_cast<size_t>(top));
-  std::partial_sort(order_.begin(), order_.begin() + static_cast<long>(k), order_.end(),
-                    [&](int32_t a, int32_t b) {
-                      return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
-                             (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] &&
-                              a < b);
-                    });
+  std::partial_sort(
+      order_.begin(), order_.begin() + static_cast<long>(k), order_.end(),
+      [&](int32_t a, int32_t b) {
+        return logits[static_cast<size_t>(a)] > logits[static_cast<size_t>(b)] ||
+               (logits[static_cast<size_t>(a)] == logits[static_cast<size_t>(b)] && a < b);
+      });
   for (size_t i = 0; i < k; ++i)
     ev.top_logprobs.emplace_back(order_[i], logits[static_cast<size_t>(order_[i])] - norm);
 }
@@ -194,7 +191,8 @@ void Engine::spawn_samples(Sequence& parent, std::span<const float> logits) {
   const RequestParams& p = *parent.params;
   parent.spawned = true;
   for (int i = 1; i < p.n; ++i) {
-    auto child = std::make_unique<Sequence>(p, p.sampler.seed + static_cast<uint64_t>(i), tokenizer_);
+    auto child =
+        std::make_unique<Sequence>(p, p.sampler.seed + static_cast<uint64_t>(i), tokenizer_);
     child->request = parent.request;
     child->sample = i;
     child->arrival = parent.arrival;

@@ -13,8 +13,7 @@ void insert_ordered(std::vector<std::unique_ptr<Sequence>>& v, std::unique_ptr<S
 }
 }  // namespace
 
-Scheduler::Scheduler(PagedKvCache& cache, SchedulerConfig config)
-    : cache_(cache), config_(config) {
+Scheduler::Scheduler(PagedKvCache& cache, SchedulerConfig config) : cache_(cache), config_(config) {
   if (config.max_batch_tokens <= 0) throw Error("scheduler: max_batch_tokens must be positive");
   if (config.max_running <= 0) throw Error("scheduler: max_running must be positive");
   for (int s = std::min(config.max_running, cache.max_seqs()) - 1; s >= 0; --s)

@@ -76,7 +76,8 @@ Request make_request(int i) {
   Request r;
   const int len = 3 + (i * 7) % 40;  // prompts of different lengths
   r.prompt.push_back(1);
-  for (int k = 1; k < len; ++k) r.prompt.push_back(static_cast<int32_t>((i * 37 + k * 11) % 500 + 3));
+  for (int k = 1; k < len; ++k)
+    r.prompt.push_back(static_cast<int32_t>((i * 37 + k * 11) % 500 + 3));
   r.params.max_tokens = 20 + (i * 13) % 50;
   r.params.sampler.temperature = i % 3 == 0 ? 0.0f : 0.7f + 0.1f * (i % 4);
   r.params.sampler.top_k = i % 2 ? 40 : 0;

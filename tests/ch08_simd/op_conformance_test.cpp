@@ -272,9 +272,9 @@ TEST(OpConformance, AttentionIsBatchInvariant) {
         << v->name();
     for (int i = 0; i < n; ++i) {
       for (const bool paged : {false, true}) {
-        const AttentionJob alone{paged ? std::span<const KvBlock>(pages)
-                                       : std::span<const KvBlock>(&whole, 1),
-                                 keys[static_cast<size_t>(i)]};
+        const AttentionJob alone{
+            paged ? std::span<const KvBlock>(pages) : std::span<const KvBlock>(&whole, 1),
+            keys[static_cast<size_t>(i)]};
         std::vector<float> out(static_cast<size_t>(width));
         ASSERT_TRUE(fn(c.ctx, q.data() + static_cast<size_t>(i) * width, &alone, 1,
                        {heads, kv_heads, hd, 1}, out.data()));

@@ -34,10 +34,10 @@ class BlockManager {
 
   int n_blocks() const { return static_cast<int>(blocks_.size()); }
   int block_size() const { return block_size_; }
-  int used() const { return used_; }                                   // ref_count > 0
-  int cached() const { return static_cast<int>(lru_.size()); }         // evictable, named
-  int free() const { return n_blocks() - used_ - cached(); }           // holding nothing
-  int available() const { return n_blocks() - used_; }                 // free + cached
+  int used() const { return used_; }                            // ref_count > 0
+  int cached() const { return static_cast<int>(lru_.size()); }  // evictable, named
+  int free() const { return n_blocks() - used_ - cached(); }    // holding nothing
+  int available() const { return n_blocks() - used_; }          // free + cached
   int ref_count(int block) const { return blocks_[check(block)].refs; }
   bool named(int block) const { return blocks_[check(block)].named; }  // its hash is published
 
@@ -82,9 +82,9 @@ class BlockManager {
   int used_ = 0;
   uint64_t evictions_ = 0;
   std::vector<Block> blocks_;
-  std::vector<int32_t> tokens_;          // [n_blocks][block_size]: the ids a named block holds
-  std::vector<int> free_;                // a stack: the most recently freed block is reused first
-  std::list<int> lru_;                   // cached blocks, least recently released first
+  std::vector<int32_t> tokens_;  // [n_blocks][block_size]: the ids a named block holds
+  std::vector<int> free_;        // a stack: the most recently freed block is reused first
+  std::list<int> lru_;           // cached blocks, least recently released first
   std::unordered_map<uint64_t, int> by_hash_;
 };
 

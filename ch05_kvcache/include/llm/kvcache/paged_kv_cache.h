@@ -33,13 +33,13 @@ struct KvCodec {
 };
 
 struct PagedKvOptions {
-  int block_size = 16;      // tokens per block (vLLM's default)
-  DType dtype = DType::F16;  // F16 (llama.cpp's default) or F32; ignored when codec is set
+  int block_size = 16;             // tokens per block (vLLM's default)
+  DType dtype = DType::F16;        // F16 (llama.cpp's default) or F32; ignored when codec is set
   const KvCodec* codec = nullptr;  // another element type (its dtype)
-  size_t memory_bytes = 0;   // pool size for keys and values; rounded down to whole blocks
-  int n_blocks = 0;          // or an exact block count (wins over memory_bytes when > 0)
-  int max_seqs = 64;         // sequence ids 0..max_seqs-1
-  int max_tokens = 0;        // positions per sequence (the context); 0 = the model's
+  size_t memory_bytes = 0;         // pool size for keys and values; rounded down to whole blocks
+  int n_blocks = 0;                // or an exact block count (wins over memory_bytes when > 0)
+  int max_seqs = 64;               // sequence ids 0..max_seqs-1
+  int max_tokens = 0;              // positions per sequence (the context); 0 = the model's
   bool prefix_caching = true;
 };
 
@@ -108,11 +108,11 @@ class PagedKvCache final : public KvCache {
 
  private:
   struct Sequence {
-    std::vector<int> table;         // logical block -> physical block
-    std::vector<int32_t> tokens;    // the id at each position, -1 when unknown
-    std::vector<uint64_t> hashes;   // chained names of the leading full, known blocks
-    int length = 0;                 // positions held
-    std::vector<KvBlock> views;     // [layers][table.size()], rebuilt when the table changes
+    std::vector<int> table;        // logical block -> physical block
+    std::vector<int32_t> tokens;   // the id at each position, -1 when unknown
+    std::vector<uint64_t> hashes;  // chained names of the leading full, known blocks
+    int length = 0;                // positions held
+    std::vector<KvBlock> views;    // [layers][table.size()], rebuilt when the table changes
   };
   const Sequence& seq_(int seq) const;
   Sequence& seq_(int seq) { return const_cast<Sequence&>(std::as_const(*this).seq_(seq)); }
@@ -124,7 +124,7 @@ class PagedKvCache final : public KvCache {
   int n_layers_, kv_dim_, max_tokens_;
   DType dtype_;
   const KvCodec* codec_;
-  size_t row_bytes_;   // one token's key (or value) in one layer
+  size_t row_bytes_;  // one token's key (or value) in one layer
   bool prefix_caching_;
   BlockManager manager_;
   size_t pool_bytes_;

@@ -33,7 +33,7 @@ namespace llm {
 
 struct EngineConfig {
   SchedulerConfig scheduler;
-  int max_samples = 16;    // the largest n a request may ask for
+  int max_samples = 16;   // the largest n a request may ask for
   int max_logprobs = 20;  // the most alternatives a request may ask for
 };
 
@@ -94,7 +94,7 @@ class Engine {
   EngineConfig config_;
   Scheduler scheduler_;
   Batch batch_;
-  std::vector<int32_t> order_;  // top-logprob selection
+  std::vector<int32_t> order_;                      // top-logprob selection
   std::unordered_map<uint64_t, int> open_samples_;  // request -> samples not finished yet
 
   mutable std::mutex mu_;  // guards the inbox, the cancellations and stats_

@@ -33,15 +33,15 @@ struct SchedulerConfig {
 struct Sequence {
   uint64_t request = 0;
   int sample = 0;
-  uint64_t arrival = 0;          // FCFS order (samples of one request share it)
-  std::vector<int32_t> tokens;   // prompt, then generated ids
+  uint64_t arrival = 0;         // FCFS order (samples of one request share it)
+  std::vector<int32_t> tokens;  // prompt, then generated ids
   int n_prompt = 0;
-  int computed = 0;              // leading tokens whose keys and values are in the cache
-  int slot = -1;                 // the cache's sequence id while resident, else -1
-  int n_cached = 0;              // prompt tokens the prefix cache gave at first admission
+  int computed = 0;  // leading tokens whose keys and values are in the cache
+  int slot = -1;     // the cache's sequence id while resident, else -1
+  int n_cached = 0;  // prompt tokens the prefix cache gave at first admission
   int preemptions = 0;
   bool admitted_once = false;
-  bool spawned = false;          // sample 0 of n > 1: the other samples exist
+  bool spawned = false;  // sample 0 of n > 1: the other samples exist
   std::shared_ptr<const RequestParams> params;
   std::shared_ptr<EventCallback> on_event;
   Sampler sampler;
