@@ -16,6 +16,7 @@ extern const Command kTokenize;
 extern const Command kDetokenize;
 extern const Command kBench;
 extern const Command kKvTrace;
+extern const Command kServe;
 }  // namespace llm::cli
 
 namespace {
@@ -24,7 +25,7 @@ using llm::cli::Command;
 
 const Command* const kCommands[] = {
     &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,  &llm::cli::kQuantize,
-    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench, &llm::cli::kKvTrace,
+    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench, &llm::cli::kKvTrace, &llm::cli::kServe,
 };
 
 void usage() {

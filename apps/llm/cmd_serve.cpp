@@ -1,0 +1,78 @@
+// llm serve — the OpenAI-compatible HTTP server with the chat page (chapter 12).
+//
+//   llm serve --model FILE [--host 127.0.0.1] [--port 8080] [--threads N] [--max-concurrency N]
+//             [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY]
+//             [--served-model-name NAME] [--no-access-log]
+//
+// SIGINT or SIGTERM stop it gracefully: the listener closes, open requests end as cancelled,
+// exit 0. The signals are taken by a thread of their own (sigwait), not by a handler.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "args.h"
+#include "llm/loading/load_model.h"
+#include "llm/server/server.h"
+
+namespace llm::cli {
+namespace {
+
+int run_serve(Args& args) {
+  server::ServerOptions o;
+  const std::string path = args.required("--model");
+  o.host = args.value("--host").value_or(o.host);
+  o.port = args.get_int("--port", o.port);
+  o.threads = args.get_threads();
+  o.max_concurrency = args.get_int("--max-concurrency", o.max_concurrency);
+  o.kv_memory_mib = args.get_int("--kv-memory", 0);
+  o.kv_type = args.value("--kv-type").value_or(o.kv_type);
+  o.api_key = args.value("--api-key").value_or("");
+  o.served_model_name = args.value("--served-model-name").value_or("");
+  o.access_log = !args.has("--no-access-log");
+  args.finish();
+  if (o.port < 0 || o.port > 65535) throw Error("--port must be in 0..65535");
+  if (o.max_concurrency < 1 || o.max_concurrency > 1024)
+    throw Error("--max-concurrency must be in 1..1024");
+  if (o.kv_memory_mib < 0) throw Error("--kv-memory must not be negative");
+
+  // Block the stop signals in every thread (they inherit the mask), and wait for them on one.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a death
+
+  const LoadedModel lm = load_model(path);
+  server::Server srv(lm, o);
+  const int port = srv.bind();
+  std::fprintf(stderr, "serve: %s as '%s' on http://%s:%d/ (chat page at /, API at /v1)\n",
+               path.c_str(), srv.model_name().c_str(), o.host.c_str(), port);
+  std::printf("http://%s:%d/\n", o.host.c_str(), port);
+  std::fflush(stdout);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig != 0) {
+      std::fprintf(stderr, "serve: signal %d, stopping\n", sig);
+      srv.stop();
+    }
+  });
+  srv.run();
+  // run() also returns when stop() came from elsewhere: wake the waiter.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  std::fprintf(stderr, "serve: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kServe{
+    "serve",
+    "serve --model FILE [--host 127.0.0.1] [--port 8080] [--threads N] [--max-concurrency N] "
+    "[--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY] [--served-model-name NAME] "
+    "[--no-access-log]",
+    &run_serve};
+
+}  // namespace llm::cli
