@@ -53,9 +53,10 @@ PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
   if (o.max_seqs <= 0) throw Error("KV cache: max_seqs must be positive");
   const size_t per_layer = static_cast<size_t>(manager_.n_blocks()) * o.block_size * row_bytes_;
   pool_bytes_ = 2 * per_layer * n_layers_;
-  // Uninitialised on purpose: the OS commits pages as blocks are first written.
-  k_.reset(new std::byte[per_layer * n_layers_]);
-  v_.reset(new std::byte[per_layer * n_layers_]);
+  // Zeroed now, so the whole budget is committed up front (as a server should: it either has
+  // the memory or fails at start) and no request pays the page faults of a first-touched block.
+  k_.reset(new std::byte[per_layer * n_layers_]());
+  v_.reset(new std::byte[per_layer * n_layers_]());
   seqs_.resize(static_cast<size_t>(o.max_seqs));
   lo_.assign(seqs_.size(), 0);
   hi_.assign(seqs_.size(), -1);

@@ -172,7 +172,8 @@ ApiRequest parse_request(const json& body, const ServedModel& m, bool chat, uint
                        " tokens; the context holds " + std::to_string(m.context) +
                        " (prompt and at least one generated token)",
                    chat ? "messages" : "prompt");
-  p.stop_ids = m.model->tokenizer->stop_ids();
+  // llama.cpp's extension, for benchmarks: generate max_tokens whatever the model says.
+  if (!boolean(body, "ignore_eos", false)) p.stop_ids = m.model->tokenizer->stop_ids();
   return r;
 }
 
