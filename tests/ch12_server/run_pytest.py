@@ -5,7 +5,7 @@ import importlib.util, os, sys
 missing = [m for m in ("pytest", "openai", "prometheus_client") if importlib.util.find_spec(m) is None]
 if missing:
     print("skipped: Python packages missing: " + ", ".join(missing) +
-          " (scripts/setup installs them: pip install openai pytest prometheus-client)")
+          " (scripts/test installs them: pip install openai pytest prometheus-client selenium)")
     sys.exit(77)
 import pytest  # noqa: E402
 
