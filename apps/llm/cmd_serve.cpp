@@ -1,7 +1,7 @@
 // llm serve — the OpenAI-compatible HTTP server with the chat page (chapter 12).
 //
 //   llm serve --model FILE [--host 127.0.0.1] [--port 8080] [--threads N] [--max-concurrency N]
-//             [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY]
+//             [--queue-limit N] [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY]
 //             [--served-model-name NAME] [--no-access-log]
 //
 // SIGINT or SIGTERM stop it gracefully: the listener closes, open requests end as cancelled,
@@ -24,6 +24,7 @@ int run_serve(Args& args) {
   o.port = args.get_int("--port", o.port);
   o.threads = args.get_threads();
   o.max_concurrency = args.get_int("--max-concurrency", o.max_concurrency);
+  o.queue_limit = args.get_int("--queue-limit", o.queue_limit);
   o.kv_memory_mib = args.get_int("--kv-memory", 0);
   o.kv_type = args.value("--kv-type").value_or(o.kv_type);
   o.api_key = args.value("--api-key").value_or("");
@@ -34,6 +35,7 @@ int run_serve(Args& args) {
   if (o.max_concurrency < 1 || o.max_concurrency > 1024)
     throw Error("--max-concurrency must be in 1..1024");
   if (o.kv_memory_mib < 0) throw Error("--kv-memory must not be negative");
+  if (o.queue_limit < 0) throw Error("--queue-limit must not be negative");
 
   // Block the stop signals in every thread (they inherit the mask), and wait for them on one.
   sigset_t stop_signals;
@@ -71,7 +73,8 @@ int run_serve(Args& args) {
 extern const Command kServe{
     "serve",
     "serve --model FILE [--host 127.0.0.1] [--port 8080] [--threads N] [--max-concurrency N] "
-    "[--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY] [--served-model-name NAME] "
+    "[--queue-limit N] [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY] "
+    "[--served-model-name NAME] "
     "[--no-access-log]",
     &run_serve};
 

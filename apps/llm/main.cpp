@@ -24,8 +24,9 @@ namespace {
 using llm::cli::Command;
 
 const Command* const kCommands[] = {
-    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,  &llm::cli::kQuantize,
-    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench, &llm::cli::kKvTrace, &llm::cli::kServe,
+    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,
+    &llm::cli::kQuantize, &llm::cli::kTokenize,   &llm::cli::kDetokenize,
+    &llm::cli::kBench,    &llm::cli::kKvTrace,    &llm::cli::kServe,
 };
 
 void usage() {

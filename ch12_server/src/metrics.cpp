@@ -59,8 +59,9 @@ std::string Metrics::render(const EngineStats& e, int in_flight) const {
   std::string out;
   {
     std::lock_guard lock(mu_);
-    out += "# HELP llm_requests_total HTTP requests by endpoint and status.\n"
-           "# TYPE llm_requests_total counter\n";
+    out +=
+        "# HELP llm_requests_total HTTP requests by endpoint and status.\n"
+        "# TYPE llm_requests_total counter\n";
     for (const auto& [key, n] : requests_)
       out += "llm_requests_total{endpoint=\"" + key.first + "\",status=\"" +
              std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";

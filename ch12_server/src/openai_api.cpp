@@ -17,8 +17,8 @@ double number(const json& b, const char* key, double fallback, double lo, double
   if (!it->is_number()) bad(key, "must be a number");
   const double v = it->get<double>();
   if (!(v >= lo && v <= hi))
-    bad(key, "must be between " + json(lo).dump() + " and " + json(hi).dump() + ", got " +
-                 it->dump());
+    bad(key,
+        "must be between " + json(lo).dump() + " and " + json(hi).dump() + ", got " + it->dump());
   return v;
 }
 
@@ -79,7 +79,8 @@ std::vector<int32_t> prompt_tokens(const json& body, const ServedModel& m, bool 
     try {
       return tok.encode(render_chat(*m.model, msgs), {.add_bos = true, .parse_special = true});
     } catch (const Error& e) {
-      throw ApiError(400, "invalid_request_error", std::string("messages: ") + e.what(), "messages");
+      throw ApiError(400, "invalid_request_error", std::string("messages: ") + e.what(),
+                     "messages");
     }
   }
   const auto it = body.find("prompt");
@@ -112,13 +113,14 @@ json error_body(const std::string& message, const std::string& type, const std::
 }
 
 ApiRequest parse_request(const json& body, const ServedModel& m, bool chat, uint64_t default_seed) {
-  if (!body.is_object()) throw ApiError(400, "invalid_request_error", "the body must be a JSON object");
+  if (!body.is_object())
+    throw ApiError(400, "invalid_request_error", "the body must be a JSON object");
   if (const auto it = body.find("model"); it != body.end() && !it->is_null()) {
     if (!it->is_string()) bad("model", "must be a string");
     if (it->get<std::string>() != m.name)
       throw ApiError(400, "invalid_request_error",
-                     "model '" + it->get<std::string>() + "' is not served here (this server has '" +
-                         m.name + "')",
+                     "model '" + it->get<std::string>() +
+                         "' is not served here (this server has '" + m.name + "')",
                      "model");
   }
   ApiRequest r;
@@ -142,7 +144,8 @@ ApiRequest parse_request(const json& body, const ServedModel& m, bool chat, uint
                                          std::numeric_limits<int64_t>::min(),
                                          std::numeric_limits<int64_t>::max()));
   p.n = static_cast<int>(integer(body, "n", 1, 1, m.max_samples));
-  const char* max_key = body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+  const char* max_key =
+      body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   p.max_tokens = static_cast<int>(integer(body, max_key, std::min(512, m.context), 1, m.context));
   if (const auto it = body.find("stop"); it != body.end() && !it->is_null()) {
     if (it->is_string()) {
@@ -214,7 +217,8 @@ json logprobs_json(const ApiRequest& r, const Tokenizer& tok, const std::vector<
         const std::string s = tok.token_bytes(id);
         top.push_back({{"token", s}, {"logprob", lp}, {"bytes", bytes(s)}});
       }
-      content.push_back({{"token", t}, {"logprob", e.logprob}, {"bytes", bytes(t)}, {"top_logprobs", top}});
+      content.push_back(
+          {{"token", t}, {"logprob", e.logprob}, {"bytes", bytes(t)}, {"top_logprobs", top}});
     }
     return {{"content", content}};
   }
@@ -229,11 +233,14 @@ json logprobs_json(const ApiRequest& r, const Tokenizer& tok, const std::vector<
     offsets.push_back(text_offset);
     text_offset += t.size();
   }
-  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
+  return {{"tokens", tokens},
+          {"token_logprobs", lps},
+          {"top_logprobs", tops},
+          {"text_offset", offsets}};
 }
 
-json response_json(const ApiRequest& r, const ServedModel& m, const std::string& id, int64_t created,
-                   const std::vector<Choice>& choices, int prompt_tokens) {
+json response_json(const ApiRequest& r, const ServedModel& m, const std::string& id,
+                   int64_t created, const std::vector<Choice>& choices, int prompt_tokens) {
   json out = {{"id", id},
               {"object", r.chat ? "chat.completion" : "text_completion"},
               {"created", created},
@@ -261,8 +268,7 @@ json chunk_json(const ApiRequest& r, const ServedModel& m, const std::string& id
                 const TokenEvent& e, bool first_of_sample) {
   json choice = {{"index", e.sample}, {"logprobs", nullptr}, {"finish_reason", nullptr}};
   if (e.finished) choice["finish_reason"] = finish_reason_text(e.reason);
-  if (!e.finished && r.logprobs)
-    choice["logprobs"] = logprobs_json(r, *m.model->tokenizer, {e}, 0);
+  if (!e.finished && r.logprobs) choice["logprobs"] = logprobs_json(r, *m.model->tokenizer, {e}, 0);
   if (r.chat) {
     json delta = json::object();
     if (first_of_sample) delta["role"] = "assistant";

@@ -76,15 +76,15 @@ struct Server::Impl {
     if (!lm.tokenizer) throw Error(lm.path + ": the model has no tokenizer; the server needs one");
     Registry reg;
     register_loading(reg);
-    backend = std::make_unique<CpuBackend>(batch_invariant_kernels(reg),
-                                           opt.threads > 0 ? opt.threads : ThreadPool::physical_cores());
+    backend = std::make_unique<CpuBackend>(
+        batch_invariant_kernels(reg), opt.threads > 0 ? opt.threads : ThreadPool::physical_cores());
     PagedKvOptions kv;
     kv.max_seqs = 2 * opt.max_concurrency + 16;  // n > 1 samples take a slot each
     set_kv_type(kv, opt.kv_type);
-    kv.memory_bytes = opt.kv_memory_mib > 0
-                          ? static_cast<size_t>(opt.kv_memory_mib) << 20
-                          : default_kv_memory_bytes(lm.model->config,
-                                                    kv.codec ? kv.codec->dtype : kv.dtype);
+    kv.memory_bytes =
+        opt.kv_memory_mib > 0
+            ? static_cast<size_t>(opt.kv_memory_mib) << 20
+            : default_kv_memory_bytes(lm.model->config, kv.codec ? kv.codec->dtype : kv.dtype);
     cache = std::make_unique<PagedKvCache>(lm.model->config, kv);
     model = std::make_unique<Transformer>(*lm.model, *backend, *cache, 512);
     EngineConfig ec;
@@ -231,7 +231,8 @@ struct Server::Impl {
             st->last = now;
             ++st->generated;
           }
-          std::string out = "data: " + dump(chunk_json(st->r, served, rid, created, *e, first)) + "\n\n";
+          std::string out =
+              "data: " + dump(chunk_json(st->r, served, rid, created, *e, first)) + "\n\n";
           if (e->finished && ++st->done == st->n) {
             if (st->r.include_usage) {
               json u = chunk_json(st->r, served, rid, created, *e, false);
@@ -271,13 +272,11 @@ struct Server::Impl {
     http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       metrics.request(req.path, res.status);
       if (!opt.access_log) return;
-      const json line = {{"ts", unix_now()},
-                         {"remote", req.remote_addr},
-                         {"method", req.method},
-                         {"path", req.path},
-                         {"status", res.status},
-                         {"ms", seconds(Clock::now() - t_request_start) * 1e3},
-                         {"bytes_in", req.body.size()}};
+      const json line = {
+          {"ts", unix_now()},           {"remote", req.remote_addr},
+          {"method", req.method},       {"path", req.path},
+          {"status", res.status},       {"ms", seconds(Clock::now() - t_request_start) * 1e3},
+          {"bytes_in", req.body.size()}};
       std::fprintf(stderr, "%s\n", dump(line).c_str());
     });
     http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
@@ -286,28 +285,28 @@ struct Server::Impl {
         case 404:
           return send_error(res, 404, "no such endpoint", "not_found_error");
         case 413:
-          return send_error(res, 413,
-                            "the body is larger than " + std::to_string(opt.max_body_bytes) + " bytes",
-                            "invalid_request_error");
+          return send_error(
+              res, 413, "the body is larger than " + std::to_string(opt.max_body_bytes) + " bytes",
+              "invalid_request_error");
         default:
-          return send_error(res, res.status, std::string("HTTP error ") + std::to_string(res.status),
+          return send_error(res, res.status,
+                            std::string("HTTP error ") + std::to_string(res.status),
                             res.status >= 500 ? "server_error" : "invalid_request_error");
       }
     });
-    http.set_exception_handler([this](const httplib::Request&, httplib::Response& res,
-                                      std::exception_ptr ep) {
-      std::string what = "internal error";
-      try {
-        std::rethrow_exception(ep);
-      } catch (const std::exception& e) {
-        what = e.what();
-      } catch (...) {
-      }
-      send_error(res, 500, what, "server_error");
-    });
-    http.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& s) {
-      completions(q, s, true);
-    });
+    http.set_exception_handler(
+        [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "internal error";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          send_error(res, 500, what, "server_error");
+        });
+    http.Post("/v1/chat/completions",
+              [this](const httplib::Request& q, httplib::Response& s) { completions(q, s, true); });
     http.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& s) {
       completions(q, s, false);
     });
@@ -352,7 +351,8 @@ struct Server::Impl {
                           "tokens");
       for (const json& t : (*b)["tokens"]) {
         if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= vocab)
-          return send_error(s, 400, "tokens: each must be a token id in 0.." + std::to_string(vocab - 1),
+          return send_error(s, 400,
+                            "tokens: each must be a token id in 0.." + std::to_string(vocab - 1),
                             "invalid_request_error", "tokens");
         ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
       }

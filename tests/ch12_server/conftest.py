@@ -20,9 +20,10 @@ class Server:
     def __init__(self, llm, model, *extra):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        defaults = [] if "--max-concurrency" in extra else ["--max-concurrency", "16"]
         self.proc = subprocess.Popen(
             [llm, "serve", "--model", model, "--port", str(self.port), "-t", "2",
-             "--max-concurrency", "16", "--no-access-log", *extra],
+             "--no-access-log", *defaults, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.time() + 60
         while time.time() < deadline:

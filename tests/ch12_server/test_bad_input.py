@@ -122,3 +122,20 @@ def test_api_key(start_server):
     status, _ = request(s, "POST", CHAT, json.dumps(GOOD), {"Authorization": "Bearer sekrit"})
     assert status == 200
     assert request(s, "GET", "/health")[0] == 200  # health needs no key
+
+
+def test_a_full_queue_answers_503_and_recovers(start_server):
+    s = start_server("--max-concurrency", "1", "--queue-limit", "0")
+    body = json.dumps({"prompt": "Once upon a time", "max_tokens": 400, "ignore_eos": True,
+                       "stream": True}).encode()
+    first = socket.create_connection(("127.0.0.1", s.port))
+    first.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    got = b""
+    while got.count(b"data: ") < 2:  # the first request is streaming: the queue is full
+        got += first.recv(4096)
+    status, err = error_of(request(s, "POST", CHAT, json.dumps(GOOD)))
+    assert status == 503 and err["type"] == "server_error"
+    first.close()
+    assert blocks_free(s)
+    still_serving(s)

@@ -66,8 +66,8 @@ struct Choice {
 const char* finish_reason_text(FinishReason r);  // "stop", "length", ...
 json logprobs_json(const ApiRequest& r, const Tokenizer& tok, const std::vector<TokenEvent>& events,
                    size_t text_offset);
-json response_json(const ApiRequest& r, const ServedModel& m, const std::string& id, int64_t created,
-                   const std::vector<Choice>& choices, int prompt_tokens);
+json response_json(const ApiRequest& r, const ServedModel& m, const std::string& id,
+                   int64_t created, const std::vector<Choice>& choices, int prompt_tokens);
 // One streamed event as a chunk object (token text, or the final chunk of a sample).
 json chunk_json(const ApiRequest& r, const ServedModel& m, const std::string& id, int64_t created,
                 const TokenEvent& e, bool first_of_sample);

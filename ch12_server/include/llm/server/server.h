@@ -20,13 +20,13 @@ namespace llm::server {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;               // 0: any free port (see port())
-  int threads = 0;               // compute threads; 0 = the physical cores
-  int max_concurrency = 16;      // sequences decoded together
-  int queue_limit = 64;          // requests waiting beyond those; more get 503
-  int kv_memory_mib = 0;         // 0: default_kv_memory_bytes()
-  std::string kv_type = "f16";   // f16, f32, q8_0
-  std::string api_key;           // non-empty: /v1/* need "Authorization: Bearer KEY"
+  int port = 8080;                // 0: any free port (see port())
+  int threads = 0;                // compute threads; 0 = the physical cores
+  int max_concurrency = 16;       // sequences decoded together
+  int queue_limit = 64;           // requests waiting beyond those; more get 503
+  int kv_memory_mib = 0;          // 0: default_kv_memory_bytes()
+  std::string kv_type = "f16";    // f16, f32, q8_0
+  std::string api_key;            // non-empty: /v1/* need "Authorization: Bearer KEY"
   std::string served_model_name;  // default: the file's name without .gguf
   size_t max_body_bytes = 8 << 20;
   bool access_log = true;  // one line per request on stderr
