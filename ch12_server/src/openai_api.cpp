@@ -181,18 +181,8 @@ ApiRequest parse_request(const json& body, const ServedModel& m, bool chat, uint
 }
 
 const char* finish_reason_text(FinishReason r) {
-  switch (r) {
-    case FinishReason::Stop:
-      return "stop";
-    case FinishReason::Length:
-    case FinishReason::Context:
-      return "length";
-    case FinishReason::Cancelled:
-      return "cancelled";
-    case FinishReason::Error:
-      return "error";
-  }
-  return "stop";
+  // OpenAI has no "context": a sequence that filled the context stopped for its length.
+  return r == FinishReason::Context ? "length" : finish_reason_name(r);
 }
 
 json usage_json(int prompt_tokens, int completion_tokens) {
