@@ -40,6 +40,7 @@ Engine::Engine(Transformer& model, PagedKvCache& cache, const Tokenizer* tokeniz
       }()) {
   if (&model.cache() != &cache)
     throw Error("engine: the transformer must run on the engine's cache");
+  stats_.kv = cache.stats();  // the pool as it is before the first step
 }
 
 Engine::~Engine() {

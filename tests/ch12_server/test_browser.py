@@ -1,7 +1,7 @@
 """The chat page in a real browser: headless Chromium (Debian's chromium + chromium-driver,
 driven by Selenium) opens /, sends a message, and sees the answer stream in. A screenshot is
 kept as a test artifact (build/test-artifacts/chat_page.png, or $LLMCPP_ARTIFACTS)."""
-import os, shutil, time
+import os, re, time
 
 import pytest
 
@@ -56,8 +56,9 @@ def test_chat_page_streams_an_answer(server, browser):
     assert "Berlin" in answer
     assert len(seen) >= 2, "the answer appeared at once instead of streaming in"
     assert "tok/s" in browser.find_element(By.ID, "speed").text
-    WebDriverWait(browser, 10).until(
-        lambda d: "blocks used" in d.find_element(By.ID, "kv").text)  # the live KV view
+    # the live KV view: the pool's size, and every block back once the answer is done
+    WebDriverWait(browser, 10).until(lambda d: re.search(
+        r"blocks used 0\b.*free [1-9]\d* / [1-9]", d.find_element(By.ID, "kv").text, re.S))
     path = os.path.join(artifact_dir(), "chat_page.png")
     browser.save_screenshot(path)
     assert os.path.getsize(path) > 10000
