@@ -442,7 +442,7 @@ extern const Command kBench{
     "bench",
     "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
     "[--from chNN] [--json] [--plot FILE.png]\n"
-    "  llm bench --concurrency 1,4,8,16 --model FILE [--threads N] "
+    "  bench --concurrency 1,4,8,16 --model FILE [--threads N] "
     "[--prompt N] [--gen N] [--shared-prefix N] [--kv-memory MiB] [--kv-type T] [--json]",
     &run_bench};
 

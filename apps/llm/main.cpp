@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "args.h"
+#include "llm/simd/cpu_features.h"
 
 namespace llm::cli {
 // Subcommands (one file each).
@@ -17,6 +18,7 @@ extern const Command kDetokenize;
 extern const Command kBench;
 extern const Command kKvTrace;
 extern const Command kServe;
+extern const Command kChat;
 }  // namespace llm::cli
 
 namespace {
@@ -24,9 +26,9 @@ namespace {
 using llm::cli::Command;
 
 const Command* const kCommands[] = {
-    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,
-    &llm::cli::kQuantize, &llm::cli::kTokenize,   &llm::cli::kDetokenize,
-    &llm::cli::kBench,    &llm::cli::kKvTrace,    &llm::cli::kServe,
+    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,  &llm::cli::kQuantize,
+    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench, &llm::cli::kKvTrace,
+    &llm::cli::kServe,    &llm::cli::kChat,
 };
 
 void usage() {
@@ -37,6 +39,14 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version"))) {
+    // The version and what this binary was built with and can use here.
+    std::printf("llm %s (llmcpp)\n", LLMCPP_VERSION);
+    std::printf("built: %s %s, %s\n", __DATE__, __TIME__, "g++ " __VERSION__);
+    std::printf("CPU: %s\n", llm::cpu_features().summary().c_str());
+    std::printf("CUDA: not built (chapter 9 has no CUDA backend yet)\n");
+    return 0;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 2 : 0;

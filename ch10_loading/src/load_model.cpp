@@ -79,7 +79,32 @@ ModelFormat detect_model_format(const std::string& path) {
     if (n <= b.size() - 8 && n <= 100'000'000 && static_cast<char>(b[8]) == '{')
       return ModelFormat::Safetensors;
   }
-  return ModelFormat::Llama2c;
+  // A llama2.c checkpoint starts with seven int32: dim, hidden_dim, n_layers, n_heads,
+  // n_kv_heads, vocab_size (negative: an unshared classifier), seq_len — plausible ones.
+  if (b.size() >= 28) {
+    int32_t h[7];
+    std::memcpy(h, b.data(), sizeof h);
+    const int32_t vocab = h[5] < 0 ? -h[5] : h[5];
+    if (h[0] > 0 && h[0] <= 1 << 16 && h[1] > 0 && h[1] <= 1 << 20 && h[2] > 0 && h[2] <= 1024 &&
+        h[3] > 0 && h[3] <= h[0] && h[0] % h[3] == 0 && h[4] > 0 && h[4] <= h[3] && vocab > 0 &&
+        vocab <= 1 << 24 && h[6] > 0 && h[6] <= 1 << 24)
+      return ModelFormat::Llama2c;
+  }
+  // None of them: say what the file looks like instead of failing on a llama2.c header.
+  const std::string head(reinterpret_cast<const char*>(b.data()), std::min<size_t>(b.size(), 512));
+  std::string what;
+  if (b.empty())
+    what = "it is empty";
+  else if (head.starts_with("version https://git-lfs.github.com/spec/"))
+    what =
+        "it is a git-lfs pointer, not the file it points to (run `git lfs pull`, or download "
+        "the file itself)";
+  else if (head.find("<html") != std::string::npos || head.find("<!DOCTYPE") != std::string::npos ||
+           head.find("<!doctype") != std::string::npos)
+    what = "it is an HTML page (a download that saved an error or login page?)";
+  else
+    what = "its first bytes match none of them";
+  throw Error(path + " is not a GGUF, safetensors or llama2.c model file: " + what);
 }
 
 Checkpoint open_checkpoint(const std::string& path, const std::string& tokenizer_path) {

@@ -270,7 +270,16 @@ struct Server::Impl {
       return httplib::Server::HandlerResponse::Unhandled;
     });
     http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      metrics.request(req.path, res.status);
+      // Known endpoints only: a label per random path would let clients grow the map forever.
+      static const std::set<std::string> known = {"/v1/chat/completions",
+                                                  "/v1/completions",
+                                                  "/v1/models",
+                                                  "/health",
+                                                  "/metrics",
+                                                  "/tokenize",
+                                                  "/detokenize",
+                                                  "/"};
+      metrics.request(known.count(req.path) ? req.path : "other", res.status);
       if (!opt.access_log) return;
       const json line = {
           {"ts", unix_now()},           {"remote", req.remote_addr},

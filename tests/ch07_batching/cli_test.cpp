@@ -81,3 +81,34 @@ TEST(LlmKvTrace, DrawsSharingForkingAndTheEndWithEveryBlockReleased) {
   EXPECT_NE(last.find("used 0"), std::string::npos);
   EXPECT_EQ(last.find("prefix hits 0/"), std::string::npos) << "B reused A's prefix";
 }
+
+TEST(LlmChat, AnswersPipedQuestionsAndExits) {
+  const std::string model = t::default_model_path();
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const auto r = t::run_command(
+      "printf 'What is the capital of Germany?\\n/reset\\n"
+      "What is the capital of Germany?\\n/exit\\nnever read\\n' | " +
+      t::bin_dir() + "/llm chat -m " + model + " --temp 0 -n 32 -t 2 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // Asked twice, with /reset between: the same greedy answer twice, and nothing after /exit.
+  const size_t first = r.out.find("Berlin");
+  ASSERT_NE(first, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Berlin", first + 1), std::string::npos) << r.out;
+  // End of input without /exit ends the chat too.
+  const auto eof = t::run_command("printf 'Hi\\n' | " + t::bin_dir() + "/llm chat -m " + model +
+                                  " --temp 0 -n 8 -t 1 -s 1 2>/dev/null");
+  EXPECT_EQ(eof.status, 0);
+  // A tiny context: the conversation drops its oldest turns instead of failing.
+  const auto small = t::run_command(
+      "printf 'Tell me about the sea.\\nAnd the mountains?\\nAnd the rivers?\\nAnd lakes?\\n' | " +
+      t::bin_dir() + "/llm chat -m " + model + " --temp 0 -n 48 -c 160 -t 2 2>&1");
+  EXPECT_EQ(small.status, 0) << small.out;
+  EXPECT_NE(small.out.find("dropped the oldest turn"), std::string::npos) << small.out;
+}
+
+TEST(LlmCli, VersionSaysVersionCpuAndCuda) {
+  const auto r = t::run_command(t::bin_dir() + "/llm --version");
+  ASSERT_EQ(r.status, 0) << r.out;
+  for (const char* want : {"llm 0.1", "CPU:", "CUDA:"})
+    EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+}

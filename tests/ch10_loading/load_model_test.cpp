@@ -159,3 +159,29 @@ TEST(LoadModel, DetectsFormatsByContent) {
   test10::write_bytes(dir + "/junk.bin", std::string(100, 'x'));
   EXPECT_THROW(load_model(dir + "/junk.bin"), Error);
 }
+
+// Files that are no model say so, naming the file and the formats tried.
+TEST(LoadModel, NotAModelFileIsNamedAsSuch) {
+  const std::string dir = temp_dir("notamodel");
+  const std::pair<const char*, std::string> cases[] = {
+      {"empty.gguf", ""},
+      {"lfs.gguf", "version https://git-lfs.github.com/spec/v1\noid sha256:0123\nsize 98765432\n"},
+      {"page.gguf", "<!DOCTYPE html><html><body>Sign in to continue</body></html>"},
+      {"junk.gguf", std::string(200, 'x')},
+  };
+  const char* says[] = {"empty", "git-lfs pointer", "HTML page", "match none"};
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const std::string path = dir + "/" + cases[i].first;
+    test10::write_bytes(path, cases[i].second);
+    try {
+      load_model(path);
+      ADD_FAILURE() << path << " loaded";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(path + " is not a GGUF, safetensors or llama2.c model file"),
+                std::string::npos)
+          << msg;
+      EXPECT_NE(msg.find(says[i]), std::string::npos) << msg;
+    }
+  }
+}

@@ -88,6 +88,11 @@ def test_unknown_paths_and_methods(server):
     assert request(server, "GET", "/v1/nothing")[0] == 404
     assert request(server, "GET", CHAT)[0] == 405
     assert "error" in json.loads(request(server, "GET", "/v1/nothing")[1])
+    for i in range(20):  # random paths share one metrics label: no unbounded growth
+        request(server, "GET", f"/random/{i}")
+    with urllib.request.urlopen(server.url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    assert "/random/" not in text and 'endpoint="other",status="404"' in text
 
 
 def test_client_disconnecting_mid_stream_is_cancelled(server):

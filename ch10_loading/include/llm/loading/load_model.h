@@ -26,8 +26,9 @@ namespace llm {
 enum class ModelFormat { Gguf, Safetensors, Llama2c };
 const char* model_format_name(ModelFormat f);  // "gguf", "safetensors", "llama2.c"
 // GGUF magic first; then a directory, `.safetensors` / `.json`, or a header that parses as a
-// safetensors length + '{'; anything else is taken for a llama2.c checkpoint (whose loader
-// checks the size the header implies).
+// safetensors length + '{'; then a plausible llama2.c header (whose loader checks the size it
+// implies). Anything else throws llm::Error naming the file, the formats tried and what the
+// file looks like (empty, a git-lfs pointer, an HTML page).
 ModelFormat detect_model_format(const std::string& path);
 
 // A model file opened but not yet built into a Model: what `llm info` and `llm quantize` read.

@@ -1,0 +1,143 @@
+// llm chat — a conversation with the model in the terminal, through its chat template.
+//
+//   llm chat -m MODEL [-sys TEXT] [-n N] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p M]
+//            [--repeat-penalty R] [-s SEED] [-t N]
+//
+// Reads stdin line by line (piped or typed); each line is a user turn, answered as a stream.
+// `/reset` forgets the conversation, `/exit` or the end of input quits (exit 0). Turns run on
+// chapter 7's engine, so each new turn finds the conversation so far in the prefix cache and
+// only its new tokens are computed. When the conversation outgrows the context, the oldest turns
+// are dropped (said on stderr).
+#include <cstdio>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "llm/batching/engine.h"
+#include "llm/loading/load_model.h"
+#include "llm/loading/register.h"
+
+namespace llm::cli {
+namespace {
+
+std::optional<std::string> either(Args& args, const char* short_name, const char* long_name) {
+  auto v = args.value(short_name);
+  if (!v) v = args.value(long_name);
+  return v;
+}
+
+// A number option, or llm::Error naming it.
+template <class T>
+T number(const std::optional<std::string>& v, T fallback, const char* name) {
+  if (!v) return fallback;
+  try {
+    size_t used = 0;
+    const long double x = std::stold(*v, &used);
+    if (used != v->size()) throw std::invalid_argument(*v);
+    return static_cast<T>(x);
+  } catch (const std::exception&) {
+    throw Error(std::string(name) + ": '" + *v + "' is not a number");
+  }
+}
+
+int run_chat(Args& args) {
+  const auto model_path = either(args, "-m", "--model");
+  const std::string system = either(args, "-sys", "--system-prompt").value_or("");
+  const int n_predict = number(either(args, "-n", "--n-predict"), 512, "-n");
+  const int ctx_arg = number(either(args, "-c", "--ctx-size"), 4096, "-c");
+  SamplerConfig sc;
+  sc.temperature = number(args.value("--temp"), 0.8f, "--temp");
+  sc.top_k = args.get_int("--top-k", sc.top_k);
+  sc.top_p = args.get_float("--top-p", sc.top_p);
+  sc.min_p = args.get_float("--min-p", sc.min_p);
+  sc.repeat_penalty = args.get_float("--repeat-penalty", sc.repeat_penalty);
+  const auto seed_arg = either(args, "-s", "--seed");
+  const int threads = args.get_threads();
+  args.finish();
+  if (!model_path) throw Error("give the model: -m FILE");
+  if (n_predict < 1 || ctx_arg < 16) throw Error("-n must be positive and -c at least 16");
+  if (sc.temperature < 0 || sc.top_p <= 0 || sc.top_p > 1 || sc.min_p < 0 || sc.min_p > 1 ||
+      sc.repeat_penalty <= 0 || sc.top_k < 0)
+    throw Error("sampling parameters out of range");
+  // As llama.cpp: a random seed unless -s is given, printed so a conversation can be replayed.
+  sc.seed = seed_arg ? number<uint64_t>(seed_arg, 0, "-s") : std::random_device{}();
+
+  const LoadedModel lm = load_model(*model_path);
+  if (!lm.tokenizer || lm.chat_template.empty())
+    throw Error(*model_path + ": llm chat needs a model with a tokenizer and a chat template");
+  const int ctx = std::min(ctx_arg, lm.model->config.max_seq_len);
+  Registry reg;
+  register_loading(reg);
+  CpuBackend backend(batch_invariant_kernels(reg), threads);
+  PagedKvOptions kv;
+  kv.max_seqs = 2;
+  kv.max_tokens = ctx;
+  kv.n_blocks = 2 * ((ctx + kv.block_size - 1) / kv.block_size);  // a turn and the cached last
+  PagedKvCache cache(lm.model->config, kv);
+  Transformer model(*lm.model, backend, cache, 256);
+  Engine engine(model, cache, lm.tokenizer.get());
+  std::fprintf(stderr,
+               "chat: %s, context %d, seed %llu — type /reset to start over, /exit to quit\n",
+               model_path->c_str(), ctx, static_cast<unsigned long long>(sc.seed));
+
+  std::vector<ChatMessage> history;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line == "/exit") break;
+    if (line == "/reset") {
+      history.clear();
+      std::fprintf(stderr, "chat: conversation cleared\n");
+      continue;
+    }
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    history.push_back({"user", line});
+    // The prompt: system + the turns that fit, leaving room for the answer.
+    std::vector<int32_t> prompt;
+    for (;;) {
+      std::vector<ChatMessage> msgs;
+      if (!system.empty()) msgs.push_back({"system", system});
+      msgs.insert(msgs.end(), history.begin(), history.end());
+      prompt =
+          lm.tokenizer->encode(render_chat(lm, msgs), {.add_bos = true, .parse_special = true});
+      if (static_cast<int>(prompt.size()) + std::min(n_predict, ctx / 4) < ctx) break;
+      if (history.size() <= 1) break;
+      history.erase(history.begin(), history.begin() + 2);  // the oldest user/assistant pair
+      std::fprintf(stderr, "chat: the context is full; dropped the oldest turn\n");
+    }
+    if (static_cast<int>(prompt.size()) >= ctx) {
+      std::fprintf(stderr, "chat: that message alone (%zu tokens) does not fit the context of %d\n",
+                   prompt.size(), ctx);
+      history.pop_back();
+      continue;
+    }
+    Request r;
+    r.prompt = prompt;
+    r.params.sampler = sc;
+    r.params.sampler.seed = sc.seed + history.size();
+    r.params.max_tokens = std::min(n_predict, ctx - static_cast<int>(prompt.size()));
+    r.params.stop_ids = lm.tokenizer->stop_ids();
+    std::string answer;
+    engine.submit(r, [&](const TokenEvent& e) {
+      answer += e.text;
+      std::fwrite(e.text.data(), 1, e.text.size(), stdout);
+      std::fflush(stdout);
+    });
+    engine.run_until_idle();
+    std::printf("\n");
+    std::fflush(stdout);
+    history.push_back({"assistant", answer});
+  }
+  return 0;
+}
+
+}  // namespace
+
+extern const Command kChat{
+    "chat",
+    "chat -m MODEL [-sys TEXT] [-n N] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p M] "
+    "[--repeat-penalty R] [-s SEED] [-t N]",
+    &run_chat};
+
+}  // namespace llm::cli
