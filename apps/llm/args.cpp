@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "llm/config/thread_pool.h"
@@ -12,10 +13,30 @@ namespace llm::cli {
 
 Args::Args(int argc, char** argv) : argv_(argv + 1, argv + argc) {}
 
+namespace {
+// "-m|--model" -> {"-m", "--model"}: the names one option answers to.
+std::vector<std::string> names_of(const std::string& flag) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  for (size_t bar; (bar = flag.find('|', at)) != std::string::npos; at = bar + 1)
+    out.push_back(flag.substr(at, bar - at));
+  out.push_back(flag.substr(at));
+  return out;
+}
+// How an error names the option: its long name, with the short one beside it.
+std::string display(const std::string& flag) {
+  const auto names = names_of(flag);
+  std::string s = names.back();
+  if (names.size() > 1) s += " (" + names.front() + ")";
+  return s;
+}
+}  // namespace
+
 std::optional<std::string> Args::value(const std::string& flag) {
+  const auto names = names_of(flag);
   for (size_t i = 0; i < argv_.size(); ++i) {
-    if (argv_[i] != flag) continue;
-    if (i + 1 >= argv_.size()) throw Error("option " + flag + " needs a value");
+    if (std::find(names.begin(), names.end(), argv_[i]) == names.end()) continue;
+    if (i + 1 >= argv_.size()) throw Error("option " + display(flag) + " needs a value");
     used_.insert(i);
     used_.insert(i + 1);
     return argv_[i + 1];
@@ -25,13 +46,14 @@ std::optional<std::string> Args::value(const std::string& flag) {
 
 std::string Args::required(const std::string& flag) {
   auto v = value(flag);
-  if (!v) throw Error("option " + flag + " is required");
+  if (!v) throw Error("option " + display(flag) + " is required");
   return *v;
 }
 
 bool Args::has(const std::string& flag) {
+  const auto names = names_of(flag);
   for (size_t i = 0; i < argv_.size(); ++i)
-    if (argv_[i] == flag) {
+    if (std::find(names.begin(), names.end(), argv_[i]) != names.end()) {
       used_.insert(i);
       return true;
     }

@@ -16,7 +16,8 @@ namespace llm::cli {
 class Args {
  public:
   Args(int argc, char** argv);  // argv[0] is the subcommand's name
-  // A flag with a value; throws llm::Error when given without one.
+  // A flag with a value; throws llm::Error when given without one. A flag may have several
+  // names, "-m|--model": llama.cpp's short ones beside ours.
   std::optional<std::string> value(const std::string& flag);
   std::string required(const std::string& flag);
   // A flag without a value.

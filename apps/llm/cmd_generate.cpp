@@ -29,14 +29,14 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 }
 
 int run_generate(Args& args) {
-  const std::string model_path = args.required("--model");
+  const std::string model_path = args.required("-m|--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
-  const auto prompt_text = args.value("--prompt");
+  const auto prompt_text = args.value("-p|--prompt");
   const auto prompt_ids = args.value("--prompt-ids");
   const bool chat = args.has("--chat");
-  const int n = args.get_int("-n", args.get_int("--max-tokens", 128));
+  const int n = args.get_int("-n|--n-predict|--max-tokens", 128);
   SamplerConfig sc;
-  sc.temperature = args.get_float("--temperature", sc.temperature);
+  sc.temperature = args.get_float("--temp|--temperature", sc.temperature);
   sc.top_k = args.get_int("--top-k", sc.top_k);
   sc.top_p = args.get_float("--top-p", sc.top_p);
   sc.min_p = args.get_float("--min-p", sc.min_p);
@@ -44,12 +44,12 @@ int run_generate(Args& args) {
   sc.presence_penalty = args.get_float("--presence-penalty", sc.presence_penalty);
   sc.frequency_penalty = args.get_float("--frequency-penalty", sc.frequency_penalty);
   sc.penalty_last_n = args.get_int("--repeat-last-n", sc.penalty_last_n);
-  sc.seed = args.get_u64("--seed", 0);
+  sc.seed = args.get_u64("-s|--seed", 0);
   const bool no_kv = args.has("--no-kv-cache");
   const bool print_ids = args.has("--print-ids");
   const bool ignore_eos = args.has("--ignore-eos");
   const auto stop = args.value("--stop");
-  const int ctx_arg = args.get_int("--ctx", 0);
+  const int ctx_arg = args.get_int("-c|--ctx-size|--ctx", 0);
   const auto attention = args.value("--attention");
   const int threads = args.get_threads();
   const bool reference = args.has("--reference");
@@ -139,11 +139,12 @@ int run_generate(Args& args) {
 
 extern const Command kGenerate{
     "generate",
-    "generate --model FILE [--tokenizer FILE] (--prompt S | "
-    "--prompt-ids \"1 2 3\") [-n N] [--chat] "
-    "[--temperature T --top-k K --top-p P --min-p M --repeat-penalty R "
-    "--seed S] [--no-kv-cache] [--kv-type f16|f32|q8_0] [--print-ids] [--threads N] [--reference] "
-    "[--kernels]",
+    "generate -m|--model FILE [--tokenizer FILE] (-p|--prompt S | --prompt-ids \"1 2 3\") "
+    "[-n|--n-predict N] [--chat] [--temp|--temperature T --top-k K --top-p P --min-p M "
+    "--repeat-penalty R --repeat-last-n N --presence-penalty P --frequency-penalty F "
+    "-s|--seed S] [-c|--ctx-size N] [--stop S] [--ignore-eos] [--no-kv-cache] "
+    "[--kv-type f16|f32|q8_0] [--print-ids] [-t|--threads N] [--reference] [--kernels] "
+    "[--attention VARIANT]",
     &run_generate};
 
 }  // namespace llm::cli

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
   }
   for (const Command* c : kCommands) {
     if (std::strcmp(argv[1], c->name) != 0) continue;
+    if (argc >= 3 && (!std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "-h"))) {
+      std::printf("usage: llm %s\n", c->usage);
+      return 0;
+    }
     try {
       llm::cli::Args args(argc - 1, argv + 1);
       return c->run(args);

@@ -2,6 +2,8 @@
 // its JSON, not its speed).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "llm/testing/testing.h"
@@ -111,4 +113,26 @@ TEST(LlmCli, VersionSaysVersionCpuAndCuda) {
   ASSERT_EQ(r.status, 0) << r.out;
   for (const char* want : {"llm 0.1", "CPU:", "CUDA:"})
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
+}
+
+TEST(LlmCli, GenerateTakesLlamaCppFlagsAndEveryCommandTakesHelp) {
+  const std::string model = t::models_dir() + "/stories260K.bin";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const auto short_flags = t::run_command(t::bin_dir() + "/llm generate -m " + model +
+                                          " --prompt-ids 1 -n 12 --temp 0 -s 3 -c 64 -t 1 "
+                                          "--print-ids 2>/dev/null");
+  const auto long_flags = t::run_command(t::bin_dir() + "/llm generate --model " + model +
+                                         " --prompt-ids 1 --n-predict 12 --temperature 0 "
+                                         "--seed 3 --ctx-size 64 --threads 1 --print-ids "
+                                         "2>/dev/null");
+  ASSERT_EQ(short_flags.status, 0) << short_flags.out;
+  EXPECT_EQ(short_flags.out, long_flags.out);
+  EXPECT_EQ(std::count(short_flags.out.begin(), short_flags.out.end(), ' '), 11) << "12 ids";
+  for (const char* cmd : {"generate", "chat", "serve", "bench", "perplexity", "kv-trace"}) {
+    const auto h = t::run_command(t::bin_dir() + "/llm " + cmd + " --help");
+    EXPECT_EQ(h.status, 0) << cmd;
+    EXPECT_NE(h.out.find(std::string("usage: llm ") + cmd), std::string::npos) << h.out;
+  }
+  const auto missing = t::run_command(t::bin_dir() + "/llm generate --prompt-ids 1 2>&1");
+  EXPECT_NE(missing.out.find("--model (-m) is required"), std::string::npos) << missing.out;
 }
