@@ -1,16 +1,24 @@
 // llm perplexity — how well a model predicts a text, and how far a quantized model drifts.
 //
-//   llm perplexity --model FILE [--tokenizer FILE] --text-file F [--ctx N] [--kl-base FILE]
-//                  [--threads N]
+//   llm perplexity -m|--model FILE [--tokenizer FILE] -f|--text-file F [-c|--ctx N]
+//                  [--chunks N] [--kl-base FILE] [--kv-type f16|f32|q8_0] [--json] [-t N]
 //
-// The text is tokenized (with BOS) and cut into windows of --ctx tokens (default: the model's
-// context, at most 512). Within a window every token after the first is scored:
-// NLL = −log softmax(logits)[next token]; perplexity = exp(mean NLL). With --kl-base, a second
-// model (usually the f32 original) runs on the same windows and we report the mean
-// KL(base ‖ model) of the next-token distributions, and how often the two argmaxes agree.
+// Computed as llama.cpp's llama-perplexity computes it, so the figures compare: the text is
+// tokenized once (BOS first when the vocabulary uses one) and cut into non-overlapping chunks
+// of --ctx tokens (default 512; the tail that does not fill a chunk is dropped); each chunk is
+// a fresh sequence whose first token is replaced by BOS when the model adds one, and only the
+// second half of each chunk is scored — every scored token sees at least ctx/2 tokens of
+// context: NLL = −log softmax(logits)[next token]; perplexity = exp(mean NLL). The running
+// estimate is printed per chunk on stderr with an ETA. With --kl-base, a second model
+// (usually the f32 original) runs on the same chunks: the mean KL(base ‖ model) of the scored
+// next-token distributions, and how often the two argmaxes agree. --json puts
+// {"perplexity": X, "chunks": K, "tokens_scored": N, ...} last on stdout.
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+
+#include <nlohmann/json.hpp>
 
 #include "args.h"
 #include "llm/loading/load_model.h"
@@ -55,26 +63,34 @@ struct Runner {
 };
 
 int run_perplexity(Args& args) {
-  const std::string model_path = args.required("--model");
+  const std::string model_path = args.required("-m|--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
-  const std::string text_path = args.required("--text-file");
-  const int ctx_arg = args.get_int("--ctx", 0);
+  const std::string text_path = args.required("-f|--text-file");
+  const int ctx_arg = args.get_int("-c|--ctx-size|--ctx", 512);
+  const int max_chunks = args.get_int("--chunks", -1);
   const auto kl_base = args.value("--kl-base");
   const int threads = args.get_threads();
   const std::string kv_type = args.value("--kv-type").value_or("f16");
+  const bool json = args.has("--json");
   args.finish();
 
   Registry reg;
   register_loading(reg);
   LoadedModel probe = load_model(model_path, tok_path);
   if (!probe.tokenizer) throw Error(model_path + ": no tokenizer (give --tokenizer FILE)");
-  const int ctx = ctx_arg > 0 ? ctx_arg : std::min(probe.model->config.max_seq_len, 512);
-  if (ctx < 2 || ctx > probe.model->config.max_seq_len)
-    throw Error("--ctx must be in 2.." + std::to_string(probe.model->config.max_seq_len));
+  const int ctx = ctx_arg;
+  if (ctx < 4 || ctx > probe.model->config.max_seq_len)
+    throw Error("-c must be in 4.." + std::to_string(probe.model->config.max_seq_len));
   const auto file = MappedFile::open(text_path);
   const std::string text(reinterpret_cast<const char*>(file->data()), file->size());
   const auto tokens = probe.tokenizer->encode(text, {.add_bos = true});
-  if (tokens.size() < 2) throw Error(text_path + ": too short to score (fewer than 2 tokens)");
+  const bool add_bos = probe.tokenizer->adds_bos();
+  const int32_t bos = probe.tokenizer->bos_id();
+  int n_chunks = static_cast<int>(tokens.size() / static_cast<size_t>(ctx));
+  if (max_chunks >= 0) n_chunks = std::min(n_chunks, max_chunks);
+  if (n_chunks < 1)
+    throw Error(text_path + ": " + std::to_string(tokens.size()) +
+                " tokens, fewer than one chunk of " + std::to_string(ctx) + " (lower -c)");
 
   Runner model(model_path, tok_path, ctx, reg, threads, kv_type);
   std::unique_ptr<Runner> base;
@@ -89,24 +105,32 @@ int run_perplexity(Args& args) {
   long scored = 0, agree = 0;
   std::vector<double> lp, lq;
   Batch batch;
-  for (size_t w = 0; w + 1 < tokens.size(); w += static_cast<size_t>(ctx)) {
-    const size_t end = std::min(tokens.size(), w + static_cast<size_t>(ctx));
-    for (size_t c = w; c < end; c += kChunk) {
+  const int first = ctx / 2;  // positions first..ctx-2 are scored, predicting first+1..ctx-1
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int chunk = 0; chunk < n_chunks; ++chunk) {
+    const size_t start = static_cast<size_t>(chunk) * static_cast<size_t>(ctx);
+    model.cache->free(0);  // each chunk is a sequence of its own
+    if (base) base->cache->free(0);
+    for (int c = 0; c < ctx; c += kChunk) {
       batch.clear();
-      const size_t cend = std::min(end, c + kChunk);
-      for (size_t i = c; i < cend; ++i)
-        batch.add(tokens[i], static_cast<int>(i - w), 0, i + 1 < end);  // predicts tokens[i+1]
+      const int cend = std::min(ctx, c + kChunk);
+      for (int i = c; i < cend; ++i) {
+        const int32_t t =
+            i == 0 && add_bos && bos >= 0 ? bos : tokens[start + static_cast<size_t>(i)];
+        batch.add(t, i, 0, i >= first && i + 1 < ctx);
+      }
       const auto lm = model.tr->forward(batch);
       std::vector<float> lb;
       if (base) {
         const auto b = base->tr->forward(batch);
         lb.assign(b.begin(), b.end());
       }
-      for (size_t i = c, row = 0; i < cend && i + 1 < end; ++i, ++row) {
-        const auto logits =
-            lm.subspan(row * static_cast<size_t>(vocab), static_cast<size_t>(vocab));
-        log_softmax(logits, lq);
-        nll -= lq[static_cast<size_t>(tokens[i + 1])];
+      size_t row = 0;
+      for (int i = c; i < cend; ++i) {
+        if (!(i >= first && i + 1 < ctx)) continue;
+        const int32_t next = tokens[start + static_cast<size_t>(i) + 1];
+        log_softmax(lm.subspan(row * static_cast<size_t>(vocab), static_cast<size_t>(vocab)), lq);
+        nll -= lq[static_cast<size_t>(next)];
         ++scored;
         if (base) {
           log_softmax(std::span<const float>(lb).subspan(row * static_cast<size_t>(vocab),
@@ -122,18 +146,36 @@ int run_perplexity(Args& args) {
           kl += k;
           agree += am_p == am_q;
         }
+        ++row;
       }
     }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "[%d/%d] perplexity %.4f (ETA %.0f s)\n", chunk + 1, n_chunks,
+                 std::exp(nll / scored), secs / (chunk + 1) * (n_chunks - chunk - 1));
   }
   const double kv_bytes = static_cast<double>(model.cache->stats().bytes_per_token);
   std::printf("model: %s\n", model_path.c_str());
-  std::printf("tokens scored: %ld (windows of %d)\n", scored, ctx);
+  std::printf("tokens scored: %ld (%d chunks of %d, the second half of each scored)\n", scored,
+              n_chunks, ctx);
   std::printf("perplexity: %.4f (mean NLL %.5f)\n", std::exp(nll / scored), nll / scored);
   if (base)
     std::printf("KL(base || model): %.6f nats/token, same argmax: %.2f%% (base: %s)\n", kl / scored,
                 100.0 * agree / scored, kl_base->c_str());
   std::printf("weights: %.2f MiB read per token; KV cache: %.0f bytes per token (%s)\n",
               model.lm.model->weight_bytes() / 1048576.0, kv_bytes, kv_type.c_str());
+  if (json) {
+    nlohmann::json j = {{"perplexity", std::exp(nll / scored)},
+                        {"chunks", n_chunks},
+                        {"tokens_scored", scored},
+                        {"ctx", ctx},
+                        {"mean_nll", nll / scored}};
+    if (base) {
+      j["kl_base"] = kl / scored;
+      j["same_argmax"] = static_cast<double>(agree) / scored;
+    }
+    std::printf("%s\n", j.dump().c_str());
+  }
   return 0;
 }
 
@@ -141,8 +183,8 @@ int run_perplexity(Args& args) {
 
 extern const Command kPerplexity{
     "perplexity",
-    "perplexity --model FILE [--tokenizer FILE] --text-file F [--ctx N] [--kl-base FILE] "
-    "[--kv-type f16|f32|q8_0] [--threads N]",
+    "perplexity -m|--model FILE [--tokenizer FILE] -f|--text-file F [-c|--ctx-size N] "
+    "[--chunks N] [--kl-base FILE] [--kv-type f16|f32|q8_0] [--json] [-t|--threads N]",
     &run_perplexity};
 
 }  // namespace llm::cli

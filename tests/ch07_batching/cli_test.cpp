@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -135,4 +136,30 @@ TEST(LlmCli, GenerateTakesLlamaCppFlagsAndEveryCommandTakesHelp) {
   }
   const auto missing = t::run_command(t::bin_dir() + "/llm generate --prompt-ids 1 2>&1");
   EXPECT_NE(missing.out.find("--model (-m) is required"), std::string::npos) << missing.out;
+}
+
+// llama-perplexity's method: non-overlapping chunks of -c tokens, the second half of each
+// scored, so a text of T tokens scores floor(T / c) × (c − 1 − c/2) tokens.
+TEST(LlmPerplexity, ScoresTheTokensLlamaPerplexityScores) {
+  const std::string model = t::models_dir() + "/stories260K-f32.gguf";
+  const std::string text = t::shared_dir() + "/texts/pride-and-prejudice.txt";
+  if (!t::require_file(model) || !t::require_file(text))
+    GTEST_SKIP() << t::skip_reason(model + " or " + text);
+  const std::string part = t::temp_path("ppl.txt");
+  { std::ofstream(part) << t::read_file(text).substr(0, 3000); }
+  const auto ids = t::run_command(t::bin_dir() + "/llm tokenize --model " + model +
+                                  " --text-file " + part + " 2>/dev/null");
+  ASSERT_EQ(ids.status, 0);
+  const long n_tokens = std::count(ids.out.begin(), ids.out.end(), ' ') + 1;
+  const auto r = t::run_command(t::bin_dir() + "/llm perplexity -m " + model + " -f " + part +
+                                " -c 64 --json -t 1 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.rfind("\n{") + 1));
+  EXPECT_EQ(j.at("chunks").get<long>(), n_tokens / 64);
+  EXPECT_EQ(j.at("tokens_scored").get<long>(), n_tokens / 64 * (64 - 1 - 32));
+  EXPECT_GT(j.at("perplexity").get<double>(), 1.0);
+  const auto two = t::run_command(t::bin_dir() + "/llm perplexity -m " + model + " -f " + part +
+                                  " -c 64 --chunks 2 --json -t 1 2>/dev/null");
+  const auto j2 = nlohmann::json::parse(two.out.substr(two.out.rfind("\n{") + 1));
+  EXPECT_EQ(j2.at("tokens_scored").get<long>(), 2 * 31);
 }
