@@ -134,6 +134,8 @@ void Engine::finish(Sequence* s, FinishReason reason, const std::string& error) 
   {
     std::lock_guard lock(mu_);
     stats_.finished += left <= 0 ? 1 : 0;
+    stats_.kv = cache_.stats();  // so that whoever hears "finished" sees the blocks free
+    stats_.scheduler = scheduler_.stats();
   }
   if (*cb) (*cb)(ev);
 }
