@@ -5,6 +5,7 @@
 
 #include "llm/config/thread_pool.h"
 #include "llm/transformer/backend.h"
+#include "llm/transformer/sampler.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -67,7 +68,7 @@ T parse_number(const std::string& flag, const std::string& s, F convert) {
   char* end = nullptr;
   const auto v = convert(s.c_str(), &end);
   if (s.empty() || *end != '\0' || errno == ERANGE)
-    throw Error("option " + flag + " expects a number, got '" + s + "'");
+    throw Error("option " + display(flag) + " expects a number, got '" + s + "'");
   return static_cast<T>(v);
 }
 }  // namespace
@@ -77,7 +78,7 @@ int Args::get_int(const std::string& flag, int fallback) {
   if (!v) return fallback;
   const long long x = parse_number<long long>(
       flag, *v, [](const char* s, char** e) { return std::strtoll(s, e, 10); });
-  if (x < INT32_MIN || x > INT32_MAX) throw Error("option " + flag + " is out of range: " + *v);
+  if (x < INT32_MIN || x > INT32_MAX) throw Error("option " + display(flag) + " is out of range: " + *v);
   return static_cast<int>(x);
 }
 
@@ -88,7 +89,7 @@ int Args::get_threads() {
 uint64_t Args::get_u64(const std::string& flag, uint64_t fallback) {
   auto v = value(flag);
   if (!v) return fallback;
-  if (!v->empty() && (*v)[0] == '-') throw Error("option " + flag + " must not be negative");
+  if (!v->empty() && (*v)[0] == '-') throw Error("option " + display(flag) + " must not be negative");
   return parse_number<uint64_t>(flag, *v,
                                 [](const char* s, char** e) { return std::strtoull(s, e, 10); });
 }
@@ -115,6 +116,14 @@ void print_kernel_stats(const Backend& backend, FILE* out) {
     std::fprintf(out, "%-16s %-14s %12llu %10llu %10.4f\n", s.op.c_str(), s.variant.c_str(),
                  static_cast<unsigned long long>(s.calls),
                  static_cast<unsigned long long>(s.fallbacks), s.seconds);
+}
+
+void check_sampling(const SamplerConfig& sc) {
+  if (sc.temperature < 0 || sc.top_p <= 0 || sc.top_p > 1 || sc.min_p < 0 || sc.min_p > 1 ||
+      sc.repeat_penalty <= 0 || sc.top_k < 0)
+    throw Error(
+        "sampling parameters out of range (temperature >= 0, 0 < top-p <= 1, 0 <= min-p <= 1, "
+        "repeat-penalty > 0, top-k >= 0)");
 }
 
 }  // namespace llm::cli

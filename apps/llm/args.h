@@ -39,9 +39,13 @@ class Args {
 
 namespace llm {
 class Backend;
+struct SamplerConfig;
 }
 
 namespace llm::cli {
+
+// Throws llm::Error when sampling flags are out of range (generate and chat share the rules).
+void check_sampling(const SamplerConfig& sc);
 
 // Prints each op's chosen variant, calls and fallbacks (stderr), as `llm info --kernels` does.
 void print_kernel_stats(const Backend& backend, FILE* out = stderr);

@@ -22,51 +22,27 @@
 namespace llm::cli {
 namespace {
 
-std::optional<std::string> either(Args& args, const char* short_name, const char* long_name) {
-  auto v = args.value(short_name);
-  if (!v) v = args.value(long_name);
-  return v;
-}
-
-// A number option, or llm::Error naming it.
-template <class T>
-T number(const std::optional<std::string>& v, T fallback, const char* name) {
-  if (!v) return fallback;
-  try {
-    size_t used = 0;
-    const long double x = std::stold(*v, &used);
-    if (used != v->size()) throw std::invalid_argument(*v);
-    return static_cast<T>(x);
-  } catch (const std::exception&) {
-    throw Error(std::string(name) + ": '" + *v + "' is not a number");
-  }
-}
-
 int run_chat(Args& args) {
-  const auto model_path = either(args, "-m", "--model");
-  const std::string system = either(args, "-sys", "--system-prompt").value_or("");
-  const int n_predict = number(either(args, "-n", "--n-predict"), 512, "-n");
-  const int ctx_arg = number(either(args, "-c", "--ctx-size"), 4096, "-c");
+  const std::string model_path = args.required("-m|--model");
+  const std::string system = args.value("-sys|--system-prompt").value_or("");
+  const int n_predict = args.get_int("-n|--n-predict", 512);
+  const int ctx_arg = args.get_int("-c|--ctx-size", 4096);
   SamplerConfig sc;
-  sc.temperature = number(args.value("--temp"), 0.8f, "--temp");
+  sc.temperature = args.get_float("--temp", 0.8f);
   sc.top_k = args.get_int("--top-k", sc.top_k);
   sc.top_p = args.get_float("--top-p", sc.top_p);
   sc.min_p = args.get_float("--min-p", sc.min_p);
   sc.repeat_penalty = args.get_float("--repeat-penalty", sc.repeat_penalty);
-  const auto seed_arg = either(args, "-s", "--seed");
+  // As llama.cpp: a random seed unless -s is given, printed so a conversation can be replayed.
+  sc.seed = args.get_u64("-s|--seed", std::random_device{}());
   const int threads = args.get_threads();
   args.finish();
-  if (!model_path) throw Error("give the model: -m FILE");
   if (n_predict < 1 || ctx_arg < 16) throw Error("-n must be positive and -c at least 16");
-  if (sc.temperature < 0 || sc.top_p <= 0 || sc.top_p > 1 || sc.min_p < 0 || sc.min_p > 1 ||
-      sc.repeat_penalty <= 0 || sc.top_k < 0)
-    throw Error("sampling parameters out of range");
-  // As llama.cpp: a random seed unless -s is given, printed so a conversation can be replayed.
-  sc.seed = seed_arg ? number<uint64_t>(seed_arg, 0, "-s") : std::random_device{}();
+  check_sampling(sc);
 
-  const LoadedModel lm = load_model(*model_path);
+  const LoadedModel lm = load_model(model_path);
   if (!lm.tokenizer || lm.chat_template.empty())
-    throw Error(*model_path + ": llm chat needs a model with a tokenizer and a chat template");
+    throw Error(model_path + ": llm chat needs a model with a tokenizer and a chat template");
   const int ctx = std::min(ctx_arg, lm.model->config.max_seq_len);
   Registry reg;
   register_loading(reg);
@@ -80,7 +56,7 @@ int run_chat(Args& args) {
   Engine engine(model, cache, lm.tokenizer.get());
   std::fprintf(stderr,
                "chat: %s, context %d, seed %llu — type /reset to start over, /exit to quit\n",
-               model_path->c_str(), ctx, static_cast<unsigned long long>(sc.seed));
+               model_path.c_str(), ctx, static_cast<unsigned long long>(sc.seed));
 
   std::vector<ChatMessage> history;
   std::string line;

@@ -34,7 +34,7 @@ int run_generate(Args& args) {
   const auto prompt_text = args.value("-p|--prompt");
   const auto prompt_ids = args.value("--prompt-ids");
   const bool chat = args.has("--chat");
-  const int n = args.get_int("-n|--n-predict|--max-tokens", 128);
+  const int n = args.get_int("-n|--max-tokens|--n-predict", 128);
   SamplerConfig sc;
   sc.temperature = args.get_float("--temp|--temperature", sc.temperature);
   sc.top_k = args.get_int("--top-k", sc.top_k);
@@ -49,7 +49,7 @@ int run_generate(Args& args) {
   const bool print_ids = args.has("--print-ids");
   const bool ignore_eos = args.has("--ignore-eos");
   const auto stop = args.value("--stop");
-  const int ctx_arg = args.get_int("-c|--ctx-size|--ctx", 0);
+  const int ctx_arg = args.get_int("-c|--ctx|--ctx-size", 0);
   const auto attention = args.value("--attention");
   const int threads = args.get_threads();
   const bool reference = args.has("--reference");
@@ -60,11 +60,7 @@ int run_generate(Args& args) {
   if (prompt_text.has_value() == prompt_ids.has_value())
     throw Error("give exactly one of --prompt and --prompt-ids");
   if (n < 0) throw Error("-n must not be negative");
-  if (sc.temperature < 0 || sc.top_p <= 0 || sc.top_p > 1 || sc.min_p < 0 || sc.min_p > 1 ||
-      sc.repeat_penalty <= 0 || sc.top_k < 0)
-    throw Error(
-        "sampling parameters out of range (temperature >= 0, 0 < top-p <= 1, 0 <= min-p <= 1, "
-        "repeat-penalty > 0, top-k >= 0)");
+  check_sampling(sc);
 
   LoadedModel lm = load_model(model_path, tok_path);
   const Model& model = *lm.model;

@@ -66,7 +66,7 @@ int run_perplexity(Args& args) {
   const std::string model_path = args.required("-m|--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
   const std::string text_path = args.required("-f|--text-file");
-  const int ctx_arg = args.get_int("-c|--ctx-size|--ctx", 512);
+  const int ctx_arg = args.get_int("-c|--ctx|--ctx-size", 512);
   const int max_chunks = args.get_int("--chunks", -1);
   const auto kl_base = args.value("--kl-base");
   const int threads = args.get_threads();
