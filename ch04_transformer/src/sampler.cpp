@@ -59,10 +59,10 @@ void Sampler::top_k(std::vector<Candidate>& c, int k) {
   if (k > 0 && static_cast<size_t>(k) < c.size()) c.resize(static_cast<size_t>(k));
 }
 
-void Sampler::top_p(std::vector<Candidate>& c, float p) {
+void Sampler::top_p(std::vector<Candidate>& c, float p, float total) {
   if (p >= 1.0f) return;
-  float total = 0.0f;
-  for (const Candidate& x : c) total += x.p;  // c may already be truncated: renormalise
+  if (total <= 0.0f)
+    for (const Candidate& x : c) total += x.p;  // c may already be truncated: renormalise
   float cum = 0.0f;
   for (size_t i = 0; i < c.size(); ++i) {
     cum += c[i].p / total;
@@ -107,9 +107,11 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
   };
   const size_t n = candidates_.size();
   const int k = config_.top_k;
-  const bool cut_p = config_.top_p<1.0f, cut_min = config_.min_p> 0.0f;
+  const bool cut_p = config_.top_p < 1.0f;
+  const bool cut_min = config_.min_p > 0.0f;
+  const bool top_k_first = k > 0 && static_cast<size_t>(k) < n;
   size_t m;
-  if (k > 0 && static_cast<size_t>(k) < n) {
+  if (top_k_first) {
     // top-k first: only the k best are sorted. What follows only
     // compares probabilities with each other (top-p renormalises over the k, min-p is relative
     // to the best, the draw is over their total), so the softmax denominator cancels: the k
@@ -140,21 +142,10 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
       m = std::min(n, m * 8);
     }
   }
-  // top-p renormalises over what top-k kept; without top-k that is the whole distribution.
-  float kept = 1.0f;
-  if (k > 0 && static_cast<size_t>(k) < n) {
-    kept = 0.0f;
-    for (size_t i = 0; i < m; ++i) kept += candidates_[i].p;
-  }
   candidates_.resize(m);
-  if (cut_p) {
-    float cum = 0.0f;
-    for (size_t i = 0; i < candidates_.size(); ++i)
-      if ((cum += candidates_[i].p / kept) >= config_.top_p) {
-        candidates_.resize(i + 1);
-        break;
-      }
-  }
+  // top-p renormalises over what top-k kept; without top-k the probabilities are already true
+  // ones over the whole vocabulary (of which only a prefix is held).
+  top_p(candidates_, config_.top_p, top_k_first ? 0.0f : 1.0f);
   min_p(candidates_, config_.min_p);
   float total = 0.0f;
   for (const Candidate& x : candidates_) total += x.p;

@@ -41,8 +41,9 @@ class Sampler {
                               const SamplerConfig& cfg);
   static void softmax(std::vector<Candidate>& c);       // sorts by logit, fills p
   static void top_k(std::vector<Candidate>& c, int k);  // expects sorted
-  static void top_p(std::vector<Candidate>& c,
-                    float p);  // keeps the smallest prefix with mass >= p
+  // Keeps the smallest prefix with mass >= p, the mass measured against `total` (0: the sum of
+  // c, which may already be truncated).
+  static void top_p(std::vector<Candidate>& c, float p, float total = 0.0f);
   static void min_p(std::vector<Candidate>& c, float p);  // keeps p_i >= p * p_max
 
  private:
