@@ -185,9 +185,7 @@ int run_concurrency(Args& args, const std::string& list) {
   PagedKvOptions o;
   o.max_seqs = *std::max_element(levels.begin(), levels.end());
   set_kv_type(o, kv_type);
-  o.memory_bytes = kv_mib > 0
-                       ? static_cast<size_t>(kv_mib) << 20
-                       : default_kv_memory_bytes(model.config, o.codec ? o.codec->dtype : o.dtype);
+  o.memory_bytes = static_cast<size_t>(kv_mib) << 20;  // 0: the default budget
   PagedKvCache cache(model.config, o);
   Transformer tr(model, backend, cache, 512);
   std::fprintf(stderr, "bench: KV cache %d blocks of %d tokens (%.0f MiB), %d threads\n",

@@ -39,19 +39,19 @@ size_t ScratchKvCache::offset(int layer, int seq, int pos) const {
   return ((static_cast<size_t>(layer) * max_seqs_ + seq) * max_tokens_ + pos) * kv_dim_;
 }
 
-void ScratchKvCache::store(int layer, int seq, int pos, const float* k, const float* v) {
-  const size_t o = offset(layer, seq, pos) * elem_;
-  if (dtype_ == DType::F32) {
-    std::memcpy(&k_[o], k, static_cast<size_t>(kv_dim_) * sizeof(float));
-    std::memcpy(&v_[o], v, static_cast<size_t>(kv_dim_) * sizeof(float));
+void encode_kv_row(DType dtype, const float* x, void* out, int n) {
+  if (dtype == DType::F32) {
+    std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
     return;
   }
-  auto* kh = reinterpret_cast<uint16_t*>(&k_[o]);
-  auto* vh = reinterpret_cast<uint16_t*>(&v_[o]);
-  for (int i = 0; i < kv_dim_; ++i) {
-    kh[i] = f32_to_f16(k[i]);
-    vh[i] = f32_to_f16(v[i]);
-  }
+  auto* h = static_cast<uint16_t*>(out);
+  for (int i = 0; i < n; ++i) h[i] = f32_to_f16(x[i]);
+}
+
+void ScratchKvCache::store(int layer, int seq, int pos, const float* k, const float* v) {
+  const size_t o = offset(layer, seq, pos) * elem_;
+  encode_kv_row(dtype_, k, &k_[o], kv_dim_);
+  encode_kv_row(dtype_, v, &v_[o], kv_dim_);
 }
 
 std::span<const KvBlock> ScratchKvCache::blocks(int layer, int seq, int n_tokens) {

@@ -16,32 +16,31 @@ size_t PagedKvCache::bytes_per_token(const ModelConfig& c, DType dtype) {
   return 2 * static_cast<size_t>(c.n_layers) * row_bytes(dtype, c.kv_dim());
 }
 
-namespace {
-DType cache_dtype(const PagedKvOptions& o) {
-  return o.codec ? o.codec->dtype : o.dtype;
-}
-}  // namespace
-
 size_t default_kv_memory_bytes(const ModelConfig& c, DType dtype) {
   const size_t tokens = 16 * static_cast<size_t>(std::min(std::max(c.max_seq_len, 16), 2048));
   return std::min(tokens * PagedKvCache::bytes_per_token(c, dtype), size_t{1} << 30);
 }
 
+namespace {
+// The pool's blocks: n_blocks, or as many whole blocks as the memory budget holds.
+int block_count(const ModelConfig& c, const PagedKvOptions& o) {
+  if (o.n_blocks > 0) return o.n_blocks;
+  const DType t = o.element_type();
+  const size_t budget = o.memory_bytes > 0 ? o.memory_bytes : default_kv_memory_bytes(c, t);
+  const size_t per_block = PagedKvCache::bytes_per_token(c, t) * std::max(1, o.block_size);
+  return static_cast<int>(std::min<size_t>(budget / std::max<size_t>(1, per_block), 1u << 30));
+}
+}  // namespace
+
 PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
     : n_layers_(c.n_layers),
       kv_dim_(c.kv_dim()),
       max_tokens_(o.max_tokens > 0 ? o.max_tokens : c.max_seq_len),
-      dtype_(cache_dtype(o)),
+      dtype_(o.element_type()),
       codec_(o.codec),
-      row_bytes_(bytes_per_token(c, cache_dtype(o)) / 2 / std::max(1, c.n_layers)),
+      row_bytes_(row_bytes(dtype_, c.kv_dim())),
       prefix_caching_(o.prefix_caching),
-      manager_(o.n_blocks > 0
-                   ? o.n_blocks
-                   : static_cast<int>(std::min<size_t>(
-                         o.memory_bytes / std::max<size_t>(1, bytes_per_token(c, cache_dtype(o)) *
-                                                                  std::max(1, o.block_size)),
-                         1u << 30)),
-               o.block_size) {
+      manager_(block_count(c, o), o.block_size) {
   if (!codec_ && dtype_ != DType::F16 && dtype_ != DType::F32)
     throw Error("KV cache: dtype must be f16 or f32 (or come with a codec), got " +
                 std::string(dtype_name(dtype_)));
@@ -108,18 +107,9 @@ void PagedKvCache::store(int layer, int seq, int pos, const float* k, const floa
   if (codec_) {
     codec_->encode(k, kd, kv_dim_);
     codec_->encode(v, vd, kv_dim_);
-    return;
-  }
-  if (dtype_ == DType::F32) {
-    std::memcpy(kd, k, row_bytes_);
-    std::memcpy(vd, v, row_bytes_);
-    return;
-  }
-  auto* kh = reinterpret_cast<uint16_t*>(kd);
-  auto* vh = reinterpret_cast<uint16_t*>(vd);
-  for (int i = 0; i < kv_dim_; ++i) {
-    kh[i] = f32_to_f16(k[i]);
-    vh[i] = f32_to_f16(v[i]);
+  } else {
+    encode_kv_row(dtype_, k, kd, kv_dim_);
+    encode_kv_row(dtype_, v, vd, kv_dim_);
   }
 }
 

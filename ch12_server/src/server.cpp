@@ -81,10 +81,7 @@ struct Server::Impl {
     PagedKvOptions kv;
     kv.max_seqs = 2 * opt.max_concurrency + 16;  // n > 1 samples take a slot each
     set_kv_type(kv, opt.kv_type);
-    kv.memory_bytes =
-        opt.kv_memory_mib > 0
-            ? static_cast<size_t>(opt.kv_memory_mib) << 20
-            : default_kv_memory_bytes(lm.model->config, kv.codec ? kv.codec->dtype : kv.dtype);
+    kv.memory_bytes = static_cast<size_t>(opt.kv_memory_mib) << 20;  // 0: the default budget
     cache = std::make_unique<PagedKvCache>(lm.model->config, kv);
     model = std::make_unique<Transformer>(*lm.model, *backend, *cache, 512);
     EngineConfig ec;

@@ -46,6 +46,10 @@ class KvCache {
   virtual DType dtype() const = 0;   // F16 or F32
 };
 
+// Writes one key or value row of n floats as a cache element type: f32 as is, f16 rounded to
+// nearest (llama.cpp's). Every cache stores through it (chapter 5's too).
+void encode_kv_row(DType dtype, const float* x, void* out, int n);
+
 // One contiguous [layers][seqs][max_tokens][kv_dim] region for keys and one for values.
 class ScratchKvCache final : public KvCache {
  public:

@@ -36,11 +36,13 @@ struct PagedKvOptions {
   int block_size = 16;             // tokens per block (vLLM's default)
   DType dtype = DType::F16;        // F16 (llama.cpp's default) or F32; ignored when codec is set
   const KvCodec* codec = nullptr;  // another element type (its dtype)
-  size_t memory_bytes = 0;         // pool size for keys and values; rounded down to whole blocks
+  size_t memory_bytes = 0;         // pool size for keys and values, rounded down to whole
+                                   // blocks; 0 (and n_blocks 0): default_kv_memory_bytes()
   int n_blocks = 0;                // or an exact block count (wins over memory_bytes when > 0)
   int max_seqs = 64;               // sequence ids 0..max_seqs-1
   int max_tokens = 0;              // positions per sequence (the context); 0 = the model's
   bool prefix_caching = true;
+  DType element_type() const { return codec ? codec->dtype : dtype; }
 };
 
 // The default pool (`--kv-memory`): room for 16 concurrent sequences of 2048 tokens (or of the
