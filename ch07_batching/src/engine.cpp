@@ -134,8 +134,7 @@ void Engine::finish(Sequence* s, FinishReason reason, const std::string& error) 
   {
     std::lock_guard lock(mu_);
     stats_.finished += left <= 0 ? 1 : 0;
-    stats_.kv = cache_.stats();  // so that whoever hears "finished" sees the blocks free
-    stats_.scheduler = scheduler_.stats();
+    snapshot_locked();  // so that whoever hears "finished" sees the blocks free
   }
   if (*cb) (*cb)(ev);
 }
@@ -230,8 +229,7 @@ bool Engine::step() {
                std::to_string(cache_.block_size()) + " tokens)");
   if (plan.empty()) {
     std::lock_guard lock(mu_);
-    stats_.scheduler = scheduler_.stats();
-    stats_.kv = cache_.stats();
+    snapshot_locked();
     busy_ = !scheduler_.idle();
     return busy_;
   }
@@ -272,8 +270,7 @@ bool Engine::step() {
     stats_.generated_tokens += generated;
     stats_.forward_seconds += forward;
     stats_.sampling_seconds += sampling;
-    stats_.scheduler = scheduler_.stats();
-    stats_.kv = cache_.stats();  // after the step's finished sequences let go of their blocks
+    snapshot_locked();  // after the step's finished sequences let go of their blocks
     stats_.kv_fragmentation_mean +=
         (kv_after_forward.fragmentation - stats_.kv_fragmentation_mean) /
         static_cast<double>(++stats_.kv_samples);
@@ -317,14 +314,17 @@ void Engine::stop() {
   drain_inbox();
   for (Sequence* s : scheduler_.all()) finish(s, FinishReason::Cancelled);
   std::lock_guard lock(mu_);
+  snapshot_locked();
+}
+
+void Engine::snapshot_locked() {
   stats_.scheduler = scheduler_.stats();
   stats_.kv = cache_.stats();
 }
 
 EngineStats Engine::stats() const {
   std::lock_guard lock(mu_);
-  EngineStats st = stats_;
-  return st;
+  return stats_;
 }
 
 Kernels batch_invariant_kernels(const Registry& r) {

@@ -87,6 +87,7 @@ class Engine {
   void log_probs(std::span<const float> logits, int32_t token, int top, TokenEvent& ev);
   void spawn_samples(Sequence& parent, std::span<const float> logits);
   void loop();
+  void snapshot_locked();  // the scheduler's and the cache's state into stats_ (mu_ held)
 
   Transformer& model_;
   PagedKvCache& cache_;
