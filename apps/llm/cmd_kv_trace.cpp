@@ -11,7 +11,6 @@
 // shared until each sample writes into the last one (copy-on-write); A finishes first, and its
 // blocks stay cached for later prompts.
 #include <cstdio>
-#include <map>
 #include <string>
 
 #include "args.h"
@@ -97,7 +96,6 @@ int run_kv_trace(Args& args) {
     r.params.sampler.seed = static_cast<uint64_t>(seed);
     return r;
   };
-  std::map<uint64_t, std::string> names;
   const auto submit = [&](Request r, const std::string& what) {
     const uint64_t id = engine.submit(std::move(r), [&](const TokenEvent& e) {
       if (e.finished)

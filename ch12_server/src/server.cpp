@@ -113,6 +113,17 @@ struct Server::Impl {
     return seeds();
   }
 
+  // A token of a request that started at t0 arrived now: time to first token when it is the
+  // first (last unset), else the time since the previous one.
+  void observe_token(Clock::time_point t0, Clock::time_point& last) {
+    const Clock::time_point now = Clock::now();
+    if (last == Clock::time_point{})
+      metrics.ttft.observe(seconds(now - t0));
+    else
+      metrics.itl.observe(seconds(now - last));
+    last = now;
+  }
+
   // Parses a body as JSON, or answers 400 and returns nullopt.
   std::optional<json> parse_body(const httplib::Request& req, httplib::Response& res) {
     try {
@@ -171,12 +182,7 @@ struct Server::Impl {
           ++done;
           continue;
         }
-        const Clock::time_point now = Clock::now();
-        if (last == Clock::time_point{})
-          metrics.ttft.observe(seconds(now - t0));
-        else
-          metrics.itl.observe(seconds(now - last));
-        last = now;
+        observe_token(t0, last);
         TokenEvent t = *e;
         t.text.clear();
         c.tokens.push_back(std::move(t));
@@ -220,12 +226,7 @@ struct Server::Impl {
           }
           const bool first = st->started.insert(e->sample).second;
           if (!e->finished) {
-            const Clock::time_point now = Clock::now();
-            if (st->last == Clock::time_point{})
-              metrics.ttft.observe(seconds(now - st->t0));
-            else
-              metrics.itl.observe(seconds(now - st->last));
-            st->last = now;
+            observe_token(st->t0, st->last);
             ++st->generated;
           }
           std::string out =
