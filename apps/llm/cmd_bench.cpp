@@ -44,6 +44,9 @@
 namespace llm::cli {
 namespace {
 
+// Prompt tokens of each request in the serving benchmarks (the batched rung, --concurrency).
+constexpr int kStreamPrompt = 32;
+
 struct Rung {
   std::string name;
   bool f32 = false;  // weights dequantized to f32 (the chapter 4 model)
@@ -79,11 +82,11 @@ void run_rung(Rung& r, const Model& model, const Registry& reg) {
   if (r.streams > 0) {  // the engine, 16 requests of a 32-token prompt each
     PagedKvOptions o;
     o.max_seqs = r.streams;
-    o.n_blocks = r.streams * ((32 + r.gen + 15) / 16 + 1);
-    o.max_tokens = 32 + r.gen + 1;
+    o.n_blocks = r.streams * ((kStreamPrompt + r.gen + 15) / 16 + 1);
+    o.max_tokens = kStreamPrompt + r.gen + 1;
     PagedKvCache cache(model.config, o);
     Transformer tr(model, backend, cache, 512);
-    const auto prompts = distinct_prompts(r.streams, 32, model.config.vocab_size, 7);
+    const auto prompts = distinct_prompts(r.streams, kStreamPrompt, model.config.vocab_size, 7);
     run_continuous(tr, cache, {prompts.front()}, 4);  // warm-up
     const ServingResult s = run_continuous(tr, cache, prompts, r.gen);
     r.gen_tok_s = r.gen_after_prompt_tok_s = s.generation_tokens_per_s;
@@ -159,7 +162,7 @@ bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std:
 int run_concurrency(Args& args, const std::string& list) {
   const std::string path = args.required("--model");
   const int threads = args.get_threads();
-  const int n_prompt = args.get_int("--prompt", args.get_int("-p", 32));
+  const int n_prompt = args.get_int("--prompt", args.get_int("-p", kStreamPrompt));
   const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
   const int kv_mib = args.get_int("--kv-memory", 0);
   const std::string kv_type = args.value("--kv-type").value_or("f16");
@@ -329,8 +332,8 @@ int run_bench(Args& args) {
   std::shared_ptr<Model> f32;
   for (Rung& r : rungs) {
     if (r.streams > 0)
-      std::fprintf(stderr, "bench: %s (%d requests of 32 + %d tokens at once)...\n", r.name.c_str(),
-                   r.streams, r.gen);
+      std::fprintf(stderr, "bench: %s (%d requests of %d + %d tokens at once)...\n", r.name.c_str(),
+                   r.streams, kStreamPrompt, r.gen);
     else
       std::fprintf(stderr, "bench: %s (prompt %d, generate %d)...\n", r.name.c_str(), r.prompt,
                    r.gen);

@@ -221,7 +221,8 @@ void Engine::sample(Sequence& s, std::span<const float> logits) {
 
 bool Engine::step() {
   drain_inbox();
-  const std::vector<ScheduledChunk> plan = scheduler_.schedule();
+  // The scheduler's own plan: it changes only in schedule(), not while the step runs.
+  const std::vector<ScheduledChunk>& plan = scheduler_.schedule();
   for (Sequence* s : scheduler_.take_unfittable())
     finish(s, FinishReason::Context,
            "the sequence needs more KV blocks than the whole cache holds (" +
