@@ -13,7 +13,7 @@ namespace t = llm::testing;
 
 namespace {
 t::CommandResult llm_cmd(const std::string& args) {
-  return t::run_command(t::bin_dir() + "/llm " + args + " 2>/dev/null");
+  return t::run_llm(args);
 }
 }  // namespace
 

@@ -13,7 +13,7 @@ using llm::test10::temp_dir;
 namespace {
 
 t::CommandResult llm_cmd(const std::string& args) {
-  return t::run_command(t::bin_dir() + "/llm " + args + " 2>&1");
+  return t::run_llm(args, true);
 }
 
 }  // namespace

@@ -99,6 +99,10 @@ double max_rel_diff(std::span<const float> a, std::span<const float> b, double f
   return m;
 }
 
+CommandResult run_llm(const std::string& args, bool with_stderr) {
+  return run_command(bin_dir() + "/llm " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
+}
+
 CommandResult run_command(const std::string& cmd) {
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");

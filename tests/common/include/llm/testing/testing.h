@@ -49,5 +49,7 @@ struct CommandResult {
   std::string out;
 };
 CommandResult run_command(const std::string& cmd);
+// Runs the built `llm` program with `args`; stderr is captured too, or discarded.
+CommandResult run_llm(const std::string& args, bool with_stderr = false);
 
 }  // namespace llm::testing
