@@ -1,10 +1,9 @@
 // llm bench --ladder — the optimization ladder: one model through every step of the book.
 // llm bench --concurrency — many requests at once: continuous against static batching.
 //
-//   llm bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] [--from chNN] [--json]
-//                      [--plot F.png]
-//   llm bench --concurrency 1,4,8,16 --model FILE [--threads N] [--prompt N] [--gen N]
-//                      [--shared-prefix N] [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--json]
+//   llm bench --ladder -m FILE [-p N] [-n N] [--from chNN] [--json] [--plot F.png]
+//   llm bench --concurrency 1,4,8,16 -m FILE [-p N] [-n N] [--shared-prefix N] [--json]
+// (-p/-n are llama-bench's names for --prompt/--gen; the options: the table at the end.)
 //
 // Each rung runs the two tests of llama-bench -p 512 -n 128 on random token ids: a 512-token
 // prompt in one batch (prompt tok/s, prefill) and 128 tokens generated from an empty context
@@ -162,11 +161,11 @@ bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std:
 int run_concurrency(Args& args, const std::string& list) {
   const std::string path = args.required("--model");
   const int threads = args.get_threads();
-  const int n_prompt = args.get_int("--prompt", args.get_int("-p", kStreamPrompt));
-  const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
-  const int kv_mib = args.get_int("--kv-memory", 0);
-  const std::string kv_type = args.value("--kv-type").value_or("f16");
-  const int shared = args.get_int("--shared-prefix", 0);
+  const int n_prompt = args.opt_int("--prompt").value_or(kStreamPrompt);
+  const int n_gen = args.get_int("--gen");
+  const int kv_mib = args.opt_int("--kv-memory").value_or(0);  // 0: the default budget
+  const std::string kv_type = args.get("--kv-type");
+  const int shared = args.get_int("--shared-prefix");
   const bool json = args.has("--json");
   args.finish();
   std::vector<int> levels;
@@ -293,11 +292,11 @@ int run_bench(Args& args) {
   const bool ladder = args.has("--ladder");
   const std::string path = args.required("--model");
   const int threads = args.get_threads();
-  const int n_prompt = args.get_int("--prompt", args.get_int("-p", 512));
-  const int n_gen = args.get_int("--gen", args.get_int("-n", 128));
+  const int n_prompt = args.opt_int("--prompt").value_or(512);
+  const int n_gen = args.get_int("--gen");
   const bool json = args.has("--json");
   const auto plot = args.value("--plot");
-  const std::string from = args.value("--from").value_or("ch04");
+  const std::string from = args.get("--from");
   args.finish();
   if (!ladder) throw Error("give --ladder or --concurrency LIST");
   if (threads < 1 || n_prompt < 1 || n_gen < 1)
@@ -437,14 +436,30 @@ int run_bench(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    {"--ladder", "", "the optimization ladder: the model through every chapter's step", ""},
+    {"--concurrency", "LIST",
+     "serving: continuous against static batching at each level, "
+     "e.g. 1,4,8,16",
+     ""},
+    kModelOption,
+    kThreadsOption,
+    // -p and -n as llama-bench names them.
+    {"-p|--prompt", "N", "prompt tokens", "512 with --ladder, 32 with --concurrency"},
+    {"-n|--gen", "N", "tokens generated, per request", "128"},
+    {"--from", "chNN", "--ladder: start at that chapter's rung", "ch04"},
+    {"--plot", "FILE.png", "--ladder: a bar chart (needs gnuplot)", ""},
+    {"--shared-prefix", "N", "--concurrency: N shared tokens before every prompt", "0"},
+    {"--kv-memory", "MiB", "--concurrency: KV cache memory",
+     "room for 16 x 2048 tokens, 1 GiB at most"},
+    kKvTypeOption,
+    {"--json", "", "JSON on stdout instead of the table", ""},
+};
+
 }  // namespace
 
-extern const Command kBench{
-    "bench",
-    "bench --ladder --model FILE [--threads N] [--prompt N] [--gen N] "
-    "[--from chNN] [--json] [--plot FILE.png]\n"
-    "  bench --concurrency 1,4,8,16 --model FILE [--threads N] "
-    "[--prompt N] [--gen N] [--shared-prefix N] [--kv-memory MiB] [--kv-type T] [--json]",
-    &run_bench};
+extern const Command kBench{"bench", "tokens/s: the optimization ladder, or many requests at once",
+                            "(--ladder | --concurrency LIST) -m FILE [options]", kOptions,
+                            &run_bench};
 
 }  // namespace llm::cli

@@ -1,7 +1,5 @@
 // llm chat — a conversation with the model in the terminal, through its chat template.
-//
-//   llm chat -m MODEL [-sys TEXT] [-n N] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p M]
-//            [--repeat-penalty R] [-s SEED] [-t N]
+// Options: the table at the end (`llm chat --help`), llama.cpp's names.
 //
 // Reads stdin line by line (piped or typed); each line is a user turn, answered as a stream.
 // `/reset` forgets the conversation, `/exit` or the end of input quits (exit 0). Turns run on
@@ -10,7 +8,6 @@
 // are dropped (said on stderr).
 #include <cstdio>
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -23,22 +20,15 @@ namespace llm::cli {
 namespace {
 
 int run_chat(Args& args) {
-  const std::string model_path = args.required("-m|--model");
-  const std::string system = args.value("-sys|--system-prompt").value_or("");
-  const int n_predict = args.get_int("-n|--n-predict", 512);
-  const int ctx_arg = args.get_int("-c|--ctx-size", 4096);
-  SamplerConfig sc;
-  sc.temperature = args.get_float("--temp", 0.8f);
-  sc.top_k = args.get_int("--top-k", sc.top_k);
-  sc.top_p = args.get_float("--top-p", sc.top_p);
-  sc.min_p = args.get_float("--min-p", sc.min_p);
-  sc.repeat_penalty = args.get_float("--repeat-penalty", sc.repeat_penalty);
-  // As llama.cpp: a random seed unless -s is given, printed so a conversation can be replayed.
-  sc.seed = args.get_u64("-s|--seed", std::random_device{}());
+  const std::string model_path = args.required("--model");
+  const std::string system = args.value("--system-prompt").value_or("");
+  const int n_predict = args.get_int("--n-predict");
+  const int ctx_arg = args.get_int("--ctx-size");
+  // A random seed unless -s is given, printed below so a conversation can be replayed.
+  const SamplerConfig sc = read_sampling(args);
   const int threads = args.get_threads();
   args.finish();
   if (n_predict < 1 || ctx_arg < 16) throw Error("-n must be positive and -c at least 16");
-  check_sampling(sc);
 
   const LoadedModel lm = load_model(model_path);
   if (!lm.tokenizer || lm.chat_template.empty())
@@ -108,12 +98,26 @@ int run_chat(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    kModelOption,
+    {"-sys|--system-prompt", "TEXT", "the system prompt", "the chat template's"},
+    {"-n|--n-predict", "N", "most tokens per answer", "512"},
+    {"-c|--ctx-size", "N", "context in tokens, the model's at most", "4096"},
+    kTempOption,
+    kTopKOption,
+    kTopPOption,
+    kMinPOption,
+    kRepeatPenaltyOption,
+    kRepeatLastNOption,
+    kSeedOption,
+    kThreadsOption,
+};
+
 }  // namespace
 
-extern const Command kChat{
-    "chat",
-    "chat -m MODEL [-sys TEXT] [-n N] [-c CTX] [--temp T] [--top-k K] [--top-p P] [--min-p M] "
-    "[--repeat-penalty R] [-s SEED] [-t N]",
-    &run_chat};
+extern const Command kChat{"chat",
+                           "a conversation through the model's chat template: stdin line by "
+                           "line, /reset, /exit",
+                           "-m FILE [options]", kOptions, &run_chat};
 
 }  // namespace llm::cli

@@ -1,12 +1,5 @@
-// llm generate — text from a model: the generation loop of chapter 4 on any model file.
-//
-//   llm generate --model FILE [--tokenizer FILE] (--prompt S | --prompt-ids "1 2 3") [-n N]
-//                [--chat] [--temperature T --top-k K --top-p P --min-p M --repeat-penalty R
-//                 --presence-penalty P --frequency-penalty F --seed S] [--no-kv-cache]
-//                [--print-ids] [--ignore-eos] [--stop S] [--ctx N] [--attention VARIANT]
-//                [--threads N] [--reference] [--kernels]
-// --threads (-t): the kernels' threads (default: the physical cores); --reference: the scalar
-// reference kernels (llama.cpp's numbers bit for bit); --kernels: per-op variants and counts.
+// llm generate — text from a model: the generation loop of chapter 4 on any model file. The
+// options are the table at the end (`llm generate --help` prints it); llama.cpp's names work.
 //
 // stdout gets only the generated continuation (or its ids with --print-ids); stderr gets the
 // prompt and generation speeds.
@@ -29,38 +22,39 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 }
 
 int run_generate(Args& args) {
-  const std::string model_path = args.required("-m|--model");
+  const std::string model_path = args.required("--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
-  const auto prompt_text = args.value("-p|--prompt");
+  auto prompt_text = args.value("--prompt");
+  const auto prompt_file = args.value("--file");
   const auto prompt_ids = args.value("--prompt-ids");
   const bool chat = args.has("--chat");
-  const int n = args.get_int("-n|--max-tokens|--n-predict", 128);
-  SamplerConfig sc;
-  sc.temperature = args.get_float("--temp|--temperature", sc.temperature);
-  sc.top_k = args.get_int("--top-k", sc.top_k);
-  sc.top_p = args.get_float("--top-p", sc.top_p);
-  sc.min_p = args.get_float("--min-p", sc.min_p);
-  sc.repeat_penalty = args.get_float("--repeat-penalty", sc.repeat_penalty);
-  sc.presence_penalty = args.get_float("--presence-penalty", sc.presence_penalty);
-  sc.frequency_penalty = args.get_float("--frequency-penalty", sc.frequency_penalty);
-  sc.penalty_last_n = args.get_int("--repeat-last-n", sc.penalty_last_n);
-  sc.seed = args.get_u64("-s|--seed", 0);
+  const int n = args.get_int("--n-predict");
+  SamplerConfig sc = read_sampling(args);
+  sc.presence_penalty = args.get_float("--presence-penalty");
+  sc.frequency_penalty = args.get_float("--frequency-penalty");
   const bool no_kv = args.has("--no-kv-cache");
   const bool print_ids = args.has("--print-ids");
   const bool ignore_eos = args.has("--ignore-eos");
   const auto stop = args.value("--stop");
-  const int ctx_arg = args.get_int("-c|--ctx|--ctx-size", 0);
+  const int ctx_arg = args.opt_int("--ctx-size").value_or(0);
   const auto attention = args.value("--attention");
   const int threads = args.get_threads();
   const bool reference = args.has("--reference");
   const bool show_kernels = args.has("--kernels");
-  const std::string kv_type = args.value("--kv-type").value_or("f16");
+  const std::string kv_type = args.get("--kv-type");
   args.finish();
 
-  if (prompt_text.has_value() == prompt_ids.has_value())
-    throw Error("give exactly one of --prompt and --prompt-ids");
+  if (prompt_text.has_value() + prompt_file.has_value() + prompt_ids.has_value() != 1)
+    throw Error("give exactly one of --prompt, --file and --prompt-ids");
+  if (prompt_file) {
+    // As llama.cpp's -f: the file's text, less one final newline (an editor adds it).
+    prompt_text = read_text_file(*prompt_file);
+    if (prompt_text->ends_with('\n')) prompt_text->pop_back();
+  }
   if (n < 0) throw Error("-n must not be negative");
-  check_sampling(sc);
+  // The seed matters only when sampling; printed so that `-s N` replays the run.
+  if (sc.temperature > 0)
+    std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(sc.seed));
 
   LoadedModel lm = load_model(model_path, tok_path);
   const Model& model = *lm.model;
@@ -131,16 +125,39 @@ int run_generate(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    kModelOption,
+    kTokenizerOption,
+    {"-p|--prompt", "TEXT", "the prompt", ""},
+    {"-f|--file", "FILE", "the prompt, read from a file (less one final newline)", ""},
+    {"--prompt-ids", "IDS", "the prompt as token ids, \"1 2 3\"", ""},
+    {"--chat", "", "put the prompt in the model's chat template, as a user turn", ""},
+    {"-n|--n-predict|--max-tokens", "N", "tokens to generate", "128"},
+    kTempOption,
+    kTopKOption,
+    kTopPOption,
+    kMinPOption,
+    kRepeatPenaltyOption,
+    kRepeatLastNOption,
+    {"--presence-penalty", "P", "subtracted once from every token already seen", "0"},
+    {"--frequency-penalty", "F", "subtracted per earlier occurrence of a token", "0"},
+    kSeedOption,
+    {"-c|--ctx-size|--ctx", "N", "context in tokens", "the prompt + N"},
+    {"--stop", "TEXT", "stop when the output contains TEXT", ""},
+    {"--ignore-eos", "", "go on past the end-of-sequence tokens", ""},
+    {"--no-kv-cache", "", "recompute the whole sequence every step (chapter 4)", ""},
+    kKvTypeOption,
+    {"--print-ids", "", "print the generated token ids instead of text", ""},
+    kThreadsOption,
+    {"--reference", "", "the scalar reference kernels (equal to llama.cpp bit for bit)", ""},
+    {"--kernels", "", "print each op's kernel variant, calls and fallbacks on stderr", ""},
+    {"--attention", "VARIANT", "force one attention kernel variant", ""},
+};
+
 }  // namespace
 
 extern const Command kGenerate{
-    "generate",
-    "generate -m|--model FILE [--tokenizer FILE] (-p|--prompt S | --prompt-ids \"1 2 3\") "
-    "[-n|--n-predict N] [--chat] [--temp|--temperature T --top-k K --top-p P --min-p M "
-    "--repeat-penalty R --repeat-last-n N --presence-penalty P --frequency-penalty F "
-    "-s|--seed S] [-c|--ctx-size N] [--stop S] [--ignore-eos] [--no-kv-cache] "
-    "[--kv-type f16|f32|q8_0] [--print-ids] [-t|--threads N] [--reference] [--kernels] "
-    "[--attention VARIANT]",
-    &run_generate};
+    "generate", "text from a model: the continuation on stdout, the speeds on stderr",
+    "-m FILE (-p TEXT | -f FILE | --prompt-ids IDS) [options]", kOptions, &run_generate};
 
 }  // namespace llm::cli

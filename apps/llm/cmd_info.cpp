@@ -1,4 +1,4 @@
-// llm info --model FILE [--tokenizer FILE] [--tensors] [--kernels]: what a model file holds —
+// llm info -m FILE: what a model file holds —
 // format, hyper-parameters, tensors by dtype (and one by one with --tensors), tokenizer, chat
 // template; with --kernels, the kernel each op runs on it and how many calls fell back.
 // llm info --cpu: the CPU features found and the variant chosen for every op.
@@ -138,7 +138,7 @@ int run_info(Args& args) {
     print_cpu_and_kernels();
     if (!model) return 0;
   }
-  if (!model) throw Error("option --model is required (or give --cpu / --kernels alone)");
+  if (!model) throw Error("option --model (-m) is required (or give --cpu / --kernels alone)");
   const std::string path = *model;
   if (path.ends_with("config.json")) {  // a bare Hugging Face config, as in chapter 1
     std::printf("config: %s\n", ModelConfig::from_hf_config_json(path).summary().c_str());
@@ -176,11 +176,21 @@ int run_info(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    kModelOption,
+    kTokenizerOption,
+    {"--tensors", "", "list every tensor: name, type, shape, bytes", ""},
+    {"--kernels", "", "the kernel each op runs on the model (alone: on this CPU)", ""},
+    {"--cpu", "", "the CPU's features and every op's registered and chosen variants", ""},
+    kThreadsOption,
+};
+
 }  // namespace
 
 extern const Command kInfo{"info",
-                           "info --model FILE [--tokenizer FILE] [--tensors] [--kernels] "
-                           "[--threads N] | info --cpu | info --kernels",
+                           "what a model file holds: format, hyper-parameters, tensors, "
+                           "tokenizer, chat template",
+                           "-m FILE [options]  |  llm info --cpu  |  llm info --kernels", kOptions,
                            &run_info};
 
 }  // namespace llm::cli

@@ -1,7 +1,7 @@
 // llm kv-trace — watch the paged KV cache work: a scripted set of requests arrives, shares a
 // prefix, forks and finishes, and after each step the pool and the block tables are drawn.
 //
-//   llm kv-trace --model FILE [--blocks N] [--block-size N] [--threads N]
+//   llm kv-trace -m FILE [--blocks N] [--block-size N] [-t N]
 //
 // The pool is one row of cells, one per block:
 //   A..Z  in use by one sequence of that request     *  shared (reference count > 1)
@@ -61,8 +61,8 @@ void draw(const PagedKvCache& cache, const Scheduler& sched, const std::string& 
 
 int run_kv_trace(Args& args) {
   const std::string path = args.required("--model");
-  const int n_blocks = args.get_int("--blocks", 32);
-  const int block_size = args.get_int("--block-size", 16);
+  const int n_blocks = args.get_int("--blocks");
+  const int block_size = args.get_int("--block-size");
   const int threads = args.get_threads();
   args.finish();
   if (n_blocks < 8 || block_size < 1) throw Error("--blocks must be >= 8, --block-size >= 1");
@@ -126,9 +126,17 @@ int run_kv_trace(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    kModelOption,
+    {"--blocks", "N", "blocks in the KV pool (at least 8)", "32"},
+    {"--block-size", "N", "tokens per block", "16"},
+    kThreadsOption,
+};
+
 }  // namespace
 
 extern const Command kKvTrace{
-    "kv-trace", "kv-trace --model FILE [--blocks N] [--block-size N] [--threads N]", &run_kv_trace};
+    "kv-trace", "watch the paged KV cache share, fork and free blocks as scripted requests run",
+    "-m FILE [options]", kOptions, &run_kv_trace};
 
 }  // namespace llm::cli

@@ -1,7 +1,6 @@
 // llm perplexity — how well a model predicts a text, and how far a quantized model drifts.
 //
-//   llm perplexity -m|--model FILE [--tokenizer FILE] -f|--text-file F [-c|--ctx N]
-//                  [--chunks N] [--kl-base FILE] [--kv-type f16|f32|q8_0] [--json] [-t N]
+//   llm perplexity -m FILE -f TEXT [-c 512] [options: the table at the end]
 //
 // Computed as llama.cpp's llama-perplexity computes it, so the figures compare: the text is
 // tokenized once (BOS first when the vocabulary uses one) and cut into non-overlapping chunks
@@ -63,14 +62,14 @@ struct Runner {
 };
 
 int run_perplexity(Args& args) {
-  const std::string model_path = args.required("-m|--model");
+  const std::string model_path = args.required("--model");
   const std::string tok_path = args.value("--tokenizer").value_or("");
-  const std::string text_path = args.required("-f|--text-file");
-  const int ctx_arg = args.get_int("-c|--ctx|--ctx-size", 512);
-  const int max_chunks = args.get_int("--chunks", -1);
+  const std::string text_path = args.required("--file");
+  const int ctx_arg = args.get_int("--ctx-size");
+  const int max_chunks = args.opt_int("--chunks").value_or(-1);
   const auto kl_base = args.value("--kl-base");
   const int threads = args.get_threads();
-  const std::string kv_type = args.value("--kv-type").value_or("f16");
+  const std::string kv_type = args.get("--kv-type");
   const bool json = args.has("--json");
   args.finish();
 
@@ -179,12 +178,22 @@ int run_perplexity(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    kModelOption,
+    kTokenizerOption,
+    {"-f|--file|--text-file", "FILE", "the text to score", ""},
+    {"-c|--ctx-size|--ctx", "N", "tokens per chunk; the second half of each is scored", "512"},
+    {"--chunks", "N", "score the first N chunks only", "all"},
+    {"--kl-base", "FILE", "a second model (the f32 original): KL(base || model), same argmax", ""},
+    kKvTypeOption,
+    {"--json", "", "a JSON summary as the last line of stdout", ""},
+    kThreadsOption,
+};
+
 }  // namespace
 
 extern const Command kPerplexity{
-    "perplexity",
-    "perplexity -m|--model FILE [--tokenizer FILE] -f|--text-file F [-c|--ctx-size N] "
-    "[--chunks N] [--kl-base FILE] [--kv-type f16|f32|q8_0] [--json] [-t|--threads N]",
-    &run_perplexity};
+    "perplexity", "how well a model predicts a text, computed as llama-perplexity computes it",
+    "-m FILE -f TEXT [options]", kOptions, &run_perplexity};
 
 }  // namespace llm::cli

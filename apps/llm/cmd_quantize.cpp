@@ -2,12 +2,16 @@
 //
 // Any model file (GGUF, safetensors, llama2.c) to a quantized GGUF that is a complete model:
 // tensor types as llama.cpp's llama-quantize chooses them, tokenizer and chat template carried
-// over. Prints each tensor's types, sizes and error against the source.
+// over. Prints each tensor's types, sizes and error against the source, as a table on stdout
+// whose rows count [i/N]; when that table is not on the terminal (--quiet, or stdout
+// redirected), a terminal on stderr gets one progress line instead.
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
+
+#include <unistd.h>
 
 #include "args.h"
 #include "llm/loading/quantize_model.h"
@@ -42,9 +46,16 @@ int run_quantize(Args& args) {
   const Checkpoint src = open_checkpoint(in, tok);
   std::printf("%s (%s): %s\n", in.c_str(), model_format_name(src.format),
               src.config.summary().c_str());
+  // Rows count [i/N]; N is known before the first tensor is done: the checkpoint lists them.
+  const size_t n = src.tensors.size();
+  const int digits = static_cast<int>(std::to_string(n).size());
+  const int count_width = 2 * digits + 3;  // "[i/N]"
+  // One line on stderr, rewritten per tensor, when stderr is a terminal that the table is not
+  // already scrolling past.
+  const bool progress = isatty(STDERR_FILENO) && (quiet || !isatty(STDOUT_FILENO));
   if (!quiet)
-    std::printf("%-32s %-14s %-13s %21s %10s %10s  %s\n", "tensor", "shape", "type", "size (KiB)",
-                "nmse", "rms", "note");
+    std::printf("%*s %-32s %-14s %-13s %21s %10s %10s  %s\n", count_width, "", "tensor", "shape",
+                "type", "size (KiB)", "nmse", "rms", "note");
   size_t i = 0;
   // Written beside the destination and renamed into place when complete: a failure (or Ctrl-C)
   // never leaves a truncated model under the requested name.
@@ -57,21 +68,39 @@ int run_quantize(Args& args) {
       if (!keep) std::filesystem::remove(path, ignored);
     }
   } cleanup{part};
-  const QuantizeSummary s = quantize_model(src, *target, part, [&](const TensorQuantReport& r) {
-    ++i;
-    if (quiet) return;
-    const std::string types =
-        std::string(dtype_name(r.from)) + " -> " + std::string(dtype_name(r.to));
-    char sizes[64];
-    std::snprintf(sizes, sizeof sizes, "%9.1f -> %9.1f", static_cast<double>(r.bytes_in) / 1024,
-                  static_cast<double>(r.bytes_out) / 1024);
-    if (r.from == r.to)
-      std::printf("%-32s %-14s %-13s %21s %10s %10s  %s\n", r.name.c_str(), r.shape.str().c_str(),
-                  types.c_str(), sizes, "-", "-", r.note.empty() ? "copied" : r.note.c_str());
-    else
-      std::printf("%-32s %-14s %-13s %21s %10.3e %10.3e  %s\n", r.name.c_str(),
-                  r.shape.str().c_str(), types.c_str(), sizes, r.nmse, r.rms, r.note.c_str());
-  });
+  QuantizeSummary s;
+  {
+    // The progress line is cleared however quantize_model ends: an error starts a line of its own.
+    struct ClearProgress {
+      bool on;
+      ~ClearProgress() {
+        if (on) std::fputs("\r\x1b[K", stderr);
+      }
+    } clear{progress};
+    s = quantize_model(src, *target, part, [&](const TensorQuantReport& r) {
+      ++i;
+      char count[48];
+      std::snprintf(count, sizeof count, "[%*zu/%zu]", digits, i, n);
+      if (progress) {  // \r back to the line's start, \x1b[K clears what the last name left
+        std::fprintf(stderr, "\r%s %s%s\x1b[K", count, r.name.c_str(),
+                     i == n ? ", writing the file" : "");
+        std::fflush(stderr);
+      }
+      if (quiet) return;
+      const std::string types =
+          std::string(dtype_name(r.from)) + " -> " + std::string(dtype_name(r.to));
+      char sizes[64];
+      std::snprintf(sizes, sizeof sizes, "%9.1f -> %9.1f", static_cast<double>(r.bytes_in) / 1024,
+                    static_cast<double>(r.bytes_out) / 1024);
+      if (r.from == r.to)
+        std::printf("%s %-32s %-14s %-13s %21s %10s %10s  %s\n", count, r.name.c_str(),
+                    r.shape.str().c_str(), types.c_str(), sizes, "-", "-",
+                    r.note.empty() ? "copied" : r.note.c_str());
+      else
+        std::printf("%s %-32s %-14s %-13s %21s %10.3e %10.3e  %s\n", count, r.name.c_str(),
+                    r.shape.str().c_str(), types.c_str(), sizes, r.nmse, r.rms, r.note.c_str());
+    });
+  }
   std::filesystem::rename(part, out, ec);
   if (ec) throw Error("could not move " + part + " to " + out + ": " + ec.message());
   cleanup.keep = true;
@@ -91,11 +120,19 @@ int run_quantize(Args& args) {
   return 0;
 }
 
+// llama-quantize takes its three arguments by position; these are named.
+const Option kOptions[] = {
+    {"--in", "FILE", "the model to quantize: GGUF, safetensors or llama2.c", ""},
+    {"--out", "FILE", "the quantized GGUF to write (not the input)", ""},
+    {"--type", "TYPE", "q8_0, q4_0 or q4_1 (any case: Q8_0 as llama-quantize spells it)", ""},
+    kTokenizerOption,
+    {"--quiet", "", "no table per tensor (a progress line on a terminal instead)", ""},
+};
+
 }  // namespace
 
 extern const Command kQuantize{
-    "quantize",
-    "quantize --in FILE --out FILE.gguf --type q8_0|q4_0|q4_1 [--tokenizer FILE] [--quiet]",
-    &run_quantize};
+    "quantize", "any model file to a quantized GGUF, tensor types as llama-quantize chooses them",
+    "--in FILE --out FILE.gguf --type TYPE [options]", kOptions, &run_quantize};
 
 }  // namespace llm::cli

@@ -1,8 +1,6 @@
 // llm serve — the OpenAI-compatible HTTP server with the chat page (chapter 12).
 //
-//   llm serve --model FILE [--host 127.0.0.1] [--port 8080] [--threads N] [--max-concurrency N]
-//             [--queue-limit N] [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY]
-//             [--served-model-name NAME] [--no-access-log]
+//   llm serve -m FILE [--host 127.0.0.1] [--port 8080] [options: the table at the end]
 //
 // SIGINT or SIGTERM stop it gracefully: the listener closes, open requests end as cancelled,
 // exit 0. The signals are taken by a thread of their own (sigwait), not by a handler.
@@ -20,13 +18,13 @@ namespace {
 int run_serve(Args& args) {
   server::ServerOptions o;
   const std::string path = args.required("--model");
-  o.host = args.value("--host").value_or(o.host);
-  o.port = args.get_int("--port", o.port);
+  o.host = args.get("--host");
+  o.port = args.get_int("--port");
   o.threads = args.get_threads();
-  o.max_concurrency = args.get_int("--max-concurrency", o.max_concurrency);
-  o.queue_limit = args.get_int("--queue-limit", o.queue_limit);
-  o.kv_memory_mib = args.get_int("--kv-memory", 0);
-  o.kv_type = args.value("--kv-type").value_or(o.kv_type);
+  o.max_concurrency = args.get_int("--max-concurrency");
+  o.queue_limit = args.get_int("--queue-limit");
+  o.kv_memory_mib = args.opt_int("--kv-memory").value_or(0);  // 0: the default budget
+  o.kv_type = args.get("--kv-type");
   o.api_key = args.value("--api-key").value_or("");
   o.served_model_name = args.value("--served-model-name").value_or("");
   o.access_log = !args.has("--no-access-log");
@@ -68,14 +66,25 @@ int run_serve(Args& args) {
   return 0;
 }
 
+const Option kOptions[] = {
+    kModelOption,
+    {"--host", "HOST", "address to listen on", "127.0.0.1"},
+    {"--port", "PORT", "port to listen on; 0 = any free one, printed", "8080"},
+    kThreadsOption,
+    // -np: llama-server's name for the requests decoded together.
+    {"-np|--max-concurrency|--parallel", "N", "requests decoded together (1..1024)", "16"},
+    {"--queue-limit", "N", "requests waiting beyond those; more get 503", "64"},
+    {"--kv-memory", "MiB", "KV cache memory", "room for 16 x 2048 tokens, 1 GiB at most"},
+    kKvTypeOption,
+    {"--api-key", "KEY", "require \"Authorization: Bearer KEY\" on /v1/*", ""},
+    {"--served-model-name", "NAME", "the model's name in the API", "the file's name"},
+    {"--no-access-log", "", "no line per request on stderr", ""},
+};
+
 }  // namespace
 
 extern const Command kServe{
-    "serve",
-    "serve --model FILE [--host 127.0.0.1] [--port 8080] [--threads N] [--max-concurrency N] "
-    "[--queue-limit N] [--kv-memory MiB] [--kv-type f16|f32|q8_0] [--api-key KEY] "
-    "[--served-model-name NAME] "
-    "[--no-access-log]",
-    &run_serve};
+    "serve", "the OpenAI-compatible HTTP server with a chat page (SIGINT/SIGTERM stop it)",
+    "-m FILE [options]", kOptions, &run_serve};
 
 }  // namespace llm::cli

@@ -2,7 +2,6 @@
 // subcommand as each chapter lands; every subcommand lives in its own cmd_<name>.cpp.
 #include <cstdio>
 #include <cstring>
-#include <iterator>
 
 #include "args.h"
 #include "llm/simd/cpu_features.h"
@@ -26,14 +25,17 @@ namespace {
 using llm::cli::Command;
 
 const Command* const kCommands[] = {
-    &llm::cli::kGenerate, &llm::cli::kPerplexity, &llm::cli::kInfo,  &llm::cli::kQuantize,
-    &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench, &llm::cli::kKvTrace,
-    &llm::cli::kServe,    &llm::cli::kChat,
+    &llm::cli::kGenerate, &llm::cli::kChat,     &llm::cli::kPerplexity, &llm::cli::kInfo,
+    &llm::cli::kQuantize, &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench,
+    &llm::cli::kKvTrace,  &llm::cli::kServe,
 };
 
-void usage() {
-  std::fprintf(stderr, "usage: llm <command> [options]\n\ncommands:\n");
-  for (const Command* c : kCommands) std::fprintf(stderr, "  %s\n", c->usage);
+// `llm --help`: every command with its one-line summary.
+void usage(FILE* out) {
+  std::fprintf(out, "usage: llm <command> [options]   (llm <command> --help: its options)\n\n");
+  std::fprintf(out, "commands:\n");
+  for (const Command* c : kCommands) std::fprintf(out, "  %-12s %s\n", c->name, c->summary);
+  std::fprintf(out, "  %-12s %s\n", "--version", "the version, the build and what this CPU offers");
 }
 
 }  // namespace
@@ -47,28 +49,34 @@ int main(int argc, char** argv) {
     std::printf("CUDA: not built (chapter 9 has no CUDA backend yet)\n");
     return 0;
   }
+  if (argc >= 2 && !std::strcmp(argv[1], "--help-markdown")) {
+    // Not in the usage: scripts/gen-cli-reference puts this in README.md.
+    std::fputs(llm::cli::markdown_reference(kCommands).c_str(), stdout);
+    return 0;
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    usage();
+    usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   for (const Command* c : kCommands) {
     if (std::strcmp(argv[1], c->name) != 0) continue;
-    if (argc >= 3 && (!std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "-h"))) {
-      std::printf("usage: llm %s\n", c->usage);
-      return 0;
-    }
     try {
-      llm::cli::Args args(argc - 1, argv + 1);
+      llm::cli::Args args(*c, argc - 1, argv + 1);
+      if (args.help()) {
+        std::fputs(llm::cli::help_text(*c).c_str(), stdout);
+        return 0;
+      }
       return c->run(args);
     } catch (const llm::Error& e) {
       std::fprintf(stderr, "llm %s: error: %s\n", c->name, e.what());
       return 1;
     } catch (const std::exception& e) {
+      // A std::logic_error from Args is here: the code read an option its table lacks.
       std::fprintf(stderr, "llm %s: internal error: %s\n", c->name, e.what());
       return 3;
     }
   }
   std::fprintf(stderr, "llm: unknown command '%s'\n", argv[1]);
-  usage();
+  usage(stderr);
   return 2;
 }

@@ -1,9 +1,12 @@
-// `llm bench --concurrency`, run as a user runs it (a smoke run on stories260K: the contract of
-// its JSON, not its speed).
+// The `llm` command run as a user runs it: `llm bench --concurrency` (a smoke run on
+// stories260K: the contract of its JSON, not its speed), kv-trace, chat, perplexity, and the
+// command line itself — option tables, --help, the README's reference, the printed seed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -116,7 +119,7 @@ TEST(LlmCli, VersionSaysVersionCpuAndCuda) {
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
 }
 
-TEST(LlmCli, GenerateTakesLlamaCppFlagsAndEveryCommandTakesHelp) {
+TEST(LlmCli, GenerateTakesLlamaCppFlags) {
   const std::string model = t::models_dir() + "/stories260K.bin";
   if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
   const auto short_flags = t::run_command(t::bin_dir() + "/llm generate -m " + model +
@@ -126,16 +129,207 @@ TEST(LlmCli, GenerateTakesLlamaCppFlagsAndEveryCommandTakesHelp) {
                                          " --prompt-ids 1 --n-predict 12 --temperature 0 "
                                          "--seed 3 --ctx-size 64 --threads 1 --print-ids "
                                          "2>/dev/null");
+  const auto equals = t::run_command(t::bin_dir() + "/llm generate --model=" + model +
+                                     " --prompt-ids=1 --max-tokens=12 --temp=0 --seed=3 "
+                                     "--ctx=64 --threads=1 --print-ids 2>/dev/null");
   ASSERT_EQ(short_flags.status, 0) << short_flags.out;
   EXPECT_EQ(short_flags.out, long_flags.out);
+  EXPECT_EQ(short_flags.out, equals.out);
   EXPECT_EQ(std::count(short_flags.out.begin(), short_flags.out.end(), ' '), 11) << "12 ids";
-  for (const char* cmd : {"generate", "chat", "serve", "bench", "perplexity", "kv-trace"}) {
-    const auto h = t::run_command(t::bin_dir() + "/llm " + cmd + " --help");
-    EXPECT_EQ(h.status, 0) << cmd;
-    EXPECT_NE(h.out.find(std::string("usage: llm ") + cmd), std::string::npos) << h.out;
-  }
   const auto missing = t::run_command(t::bin_dir() + "/llm generate --prompt-ids 1 2>&1");
   EXPECT_NE(missing.out.find("--model (-m) is required"), std::string::npos) << missing.out;
+}
+
+// -f reads the prompt from a file (less one final newline, as llama.cpp's -f), and tokenize
+// takes llama-tokenize's -p/-f beside its --text/--text-file.
+TEST(LlmCli, PromptFromAFileAndTokenizeAliases) {
+  const std::string model = t::models_dir() + "/stories260K-f32.gguf";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const std::string file = t::temp_path("prompt.txt");
+  { std::ofstream(file) << "Once upon a time\n"; }
+  const std::string gen = t::bin_dir() + "/llm generate -m " + model + " -n 8 --temp 0 -t 1 ";
+  const auto from_file = t::run_command(gen + "-f " + file + " --print-ids 2>/dev/null");
+  const auto from_text = t::run_command(gen + "-p 'Once upon a time' --print-ids 2>/dev/null");
+  ASSERT_EQ(from_file.status, 0) << from_file.out;
+  EXPECT_EQ(from_file.out, from_text.out);
+  const std::string tok = t::bin_dir() + "/llm tokenize -m " + model;
+  const auto text = t::run_command(tok + " --text 'Once upon a time' 2>&1");
+  ASSERT_EQ(text.status, 0) << text.out;
+  EXPECT_EQ(t::run_command(tok + " -p 'Once upon a time' 2>&1").out, text.out);
+  EXPECT_EQ(t::run_command(tok + " --prompt 'Once upon a time' 2>&1").out, text.out);
+  const auto file_ids = t::run_command(tok + " -f " + file + " 2>&1");
+  EXPECT_EQ(file_ids.out, t::run_command(tok + " --text-file " + file + " 2>&1").out);
+  EXPECT_NE(file_ids.out, text.out) << "tokenize keeps the file's final newline";
+}
+
+namespace {
+
+// The commands `llm --help` lists (its "commands:" lines, less --version).
+std::vector<std::string> listed_commands() {
+  const auto r = t::run_command(t::bin_dir() + "/llm --help");
+  EXPECT_EQ(r.status, 0) << r.out;
+  std::vector<std::string> out;
+  std::istringstream in(r.out.substr(r.out.find("commands:")));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line) && line.starts_with("  ")) {
+    const std::string name = line.substr(2, line.find(' ', 2) - 2);
+    if (name != "--version") out.push_back(name);
+  }
+  return out;
+}
+
+struct ListedOption {
+  std::vector<std::string> names;
+  bool takes_value = false;
+};
+
+// The options a `--help` text lists: lines "  -m, --model FILE   help", the names before the
+// placeholder (a long name list has its help on the next line).
+std::vector<ListedOption> listed_options(const std::string& help) {
+  std::vector<ListedOption> out;
+  std::istringstream in(help.substr(help.find("\noptions:\n") + 10));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("  -")) continue;
+    std::string left = line.substr(2, line.find("  ", 2) - 2);
+    ListedOption o;
+    for (size_t at = 0; at <= left.size();) {
+      size_t end = left.find(", ", at);
+      if (end == std::string::npos) end = left.size();
+      std::string name = left.substr(at, end - at);
+      if (const size_t sp = name.find(' '); sp != std::string::npos) {
+        o.takes_value = true;  // "--model FILE"
+        name.resize(sp);
+      }
+      o.names.push_back(name);
+      at = end + 2;
+    }
+    if (o.names.front() != "-h") out.push_back(o);
+  }
+  return out;
+}
+
+}  // namespace
+
+// The help is generated from the table that parsing uses: every name of every option a help
+// lists is accepted (with a value when the help shows a placeholder), and no run ends in an
+// internal error (the code reading an option its table lacks). Without a model each run stops
+// at a usage error, after all its lookups: required options are reported by finish().
+TEST(LlmCli, EveryCommandAcceptsEveryOptionItsHelpLists) {
+  const auto commands = listed_commands();
+  ASSERT_GE(commands.size(), 10u);
+  int checked = 0;
+  for (const std::string& cmd : commands) {
+    const auto help = t::run_command(t::bin_dir() + "/llm " + cmd + " --help");
+    ASSERT_EQ(help.status, 0) << cmd;
+    EXPECT_TRUE(help.out.starts_with("usage: llm " + cmd + " ")) << help.out;
+    EXPECT_EQ(t::run_command(t::bin_dir() + "/llm " + cmd + " -h").out, help.out);
+    const auto options = listed_options(help.out);
+    EXPECT_FALSE(options.empty()) << cmd;
+    for (const ListedOption& o : options)
+      for (const std::string& name : o.names) {
+        // "1" is a valid number, and names no model: no command gets as far as running one.
+        const std::string arg = name + (o.takes_value ? " 1" : "");
+        const auto r =
+            t::run_command(t::bin_dir() + "/llm " + cmd + " " + arg + " </dev/null 2>&1");
+        EXPECT_EQ(r.out.find("unknown argument"), std::string::npos) << cmd << " " << arg << "\n"
+                                                                     << r.out;
+        EXPECT_EQ(r.out.find("internal error"), std::string::npos) << cmd << " " << arg << "\n"
+                                                                   << r.out;
+        EXPECT_NE(r.status, 3) << cmd << " " << arg;
+        if (o.takes_value && name.starts_with("--")) {  // --name=value too
+          const auto eq =
+              t::run_command(t::bin_dir() + "/llm " + cmd + " " + name + "=1 </dev/null 2>&1");
+          EXPECT_EQ(eq.out.find("unknown argument"), std::string::npos) << cmd << " " << name;
+        }
+        ++checked;
+      }
+  }
+  EXPECT_GT(checked, 100);
+}
+
+TEST(LlmCli, UnknownArgumentsAndMissingValuesAreRejected) {
+  for (const std::string& cmd : listed_commands()) {
+    const auto r = t::run_command(t::bin_dir() + "/llm " + cmd + " --no-such-flag 2>&1");
+    EXPECT_EQ(r.status, 1) << cmd;
+    EXPECT_NE(r.out.find("unknown argument '--no-such-flag' (see llm " + cmd + " --help)"),
+              std::string::npos)
+        << r.out;
+  }
+  // A stray word, a switch given a value, a value option at the end without one.
+  for (const auto& [args, want] :
+       {std::pair{"generate stray", "unknown argument 'stray'"},
+        std::pair{"generate --print-ids=1", "--print-ids takes no value"},
+        std::pair{"generate -m", "--model (-m) needs a value"},
+        std::pair{"bench --concurrency 1 -m x --plot p.png", "--plot does not apply here"}}) {
+    const auto r = t::run_command(t::bin_dir() + "/llm " + args + " 2>&1");
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_NE(r.out.find(want), std::string::npos) << args << "\n" << r.out;
+  }
+  const auto top = t::run_command(t::bin_dir() + "/llm 2>&1");
+  EXPECT_EQ(top.status, 2);
+  EXPECT_NE(top.out.find("generate"), std::string::npos) << top.out;
+}
+
+// README.md's command reference is the binary's own help (scripts/gen-cli-reference writes
+// it): a changed option table without a regenerated README fails here.
+TEST(LlmCli, ReadmeReferenceIsTheBinarysHelp) {
+  const std::string readme = t::read_file(t::source_dir() + "/README.md");
+  const std::string begin = "<!-- cli-reference:begin -->\n";
+  const size_t b = readme.find(begin), e = readme.find("<!-- cli-reference:end -->");
+  ASSERT_NE(b, std::string::npos);
+  ASSERT_NE(e, std::string::npos);
+  ASSERT_LT(b, e);
+  const auto ref = t::run_command(t::bin_dir() + "/llm --help-markdown");
+  ASSERT_EQ(ref.status, 0);
+  EXPECT_EQ(readme.substr(b + begin.size(), e - b - begin.size()), ref.out)
+      << "README.md's command reference is stale: run scripts/gen-cli-reference";
+}
+
+// As llama.cpp: without -s, sampling draws a random seed and prints it, and -s with that seed
+// replays the run; greedy decoding (--temp 0) has no use for one.
+TEST(LlmCli, GenerateDrawsARandomSeedAndPrintsIt) {
+  const std::string model = t::models_dir() + "/stories260K.bin";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const std::string gen = t::bin_dir() + "/llm generate -m " + model +
+                          " --prompt-ids 1 -n 24 -t 1 --print-ids --top-k 0 --min-p 0 ";
+  const auto seed_of = [](const std::string& err_file) -> long long {
+    const std::string err = t::read_file(err_file);
+    const size_t at = err.find("seed: ");
+    return at == std::string::npos ? -1 : std::stoll(err.substr(at + 6));
+  };
+  const std::string e1 = t::temp_path("seed1.err"), e2 = t::temp_path("seed2.err");
+  const auto a = t::run_command(gen + "--temp 1 2>" + e1);
+  const auto b = t::run_command(gen + "--temp 1 2>" + e2);
+  ASSERT_EQ(a.status, 0);
+  ASSERT_EQ(b.status, 0);
+  const long long s1 = seed_of(e1), s2 = seed_of(e2);
+  ASSERT_GE(s1, 0) << t::read_file(e1);
+  ASSERT_GE(s2, 0) << t::read_file(e2);
+  EXPECT_NE(s1, s2) << "two draws of std::random_device";
+  const auto replay = t::run_command(gen + "--temp 1 -s " + std::to_string(s1) + " 2>/dev/null");
+  EXPECT_EQ(replay.out, a.out) << "-s with the printed seed replays the run";
+  const auto g1 = t::run_command(gen + "--temp 0 2>" + e1);
+  const auto g2 = t::run_command(gen + "--temp 0 2>/dev/null");
+  EXPECT_EQ(g1.out, g2.out);
+  EXPECT_EQ(seed_of(e1), -1) << "greedy prints no seed";
+}
+
+// The table's rows count [i/N] (N from the checkpoint's tensor list); --quiet drops them, and
+// without a terminal on stderr there is no progress line either.
+TEST(LlmQuantizeProgress, RowsCountTensors) {
+  const std::string model = t::models_dir() + "/stories260K-f32.gguf";
+  if (!t::require_file(model)) GTEST_SKIP() << t::skip_reason(model);
+  const std::string out = t::temp_path("progress-q8_0.gguf");
+  const auto r = t::run_llm("quantize --in " + model + " --out " + out + " --type q8_0");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\n[ 1/48] token_embd.weight"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n[48/48] "), std::string::npos) << r.out;
+  const auto quiet =
+      t::run_llm("quantize --in " + model + " --out " + out + " --type q8_0 --quiet", true);
+  ASSERT_EQ(quiet.status, 0) << quiet.out;
+  EXPECT_EQ(quiet.out.find("/48]"), std::string::npos) << quiet.out;
+  std::remove(out.c_str());
 }
 
 // llama-perplexity's method: non-overlapping chunks of -c tokens, the second half of each
