@@ -77,7 +77,7 @@ const Option kOptions[] = {
     {"--kv-memory", "MiB", "KV cache memory", "room for 16 x 2048 tokens, 1 GiB at most"},
     kKvTypeOption,
     {"--api-key", "KEY", "require \"Authorization: Bearer KEY\" on /v1/*", ""},
-    {"--served-model-name", "NAME", "the model's name in the API", "the file's name"},
+    {"-a|--served-model-name|--alias", "NAME", "the model's name in the API", "the file's name"},
     {"--no-access-log", "", "no line per request on stderr", ""},
 };
 
