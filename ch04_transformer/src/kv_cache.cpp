@@ -59,8 +59,8 @@ std::span<const KvBlock> ScratchKvCache::blocks(int layer, int seq, int n_tokens
   return {&blocks_[static_cast<size_t>(layer) * max_seqs_ + seq], 1};
 }
 
-void SingleRank::all_gather(const float* local, size_t n_local, float* out) {
-  for (size_t i = 0; i < n_local; ++i) out[i] = local[i];
+void SingleRank::all_gather(const float* local, std::span<const size_t> counts, float* out) {
+  for (size_t i = 0; i < counts[0]; ++i) out[i] = local[i];
 }
 
 }  // namespace llm

@@ -60,6 +60,27 @@ void Transformer::init() {
   proj_ = backend.alloc(sz(max_batch, c.dim));
   gate_ = backend.alloc(sz(max_batch, c.hidden_dim));
   up_ = backend.alloc(sz(max_batch, c.hidden_dim));
+  if (comm_.size() > 1) {
+    // Every rank learns how many classifier rows (vocabulary entries) each rank holds.
+    const int ranks = comm_.size();
+    const float mine = static_cast<float>(model.output.rows());
+    std::vector<float> all(static_cast<size_t>(ranks));
+    const std::vector<size_t> one_each(static_cast<size_t>(ranks), 1);
+    comm_.all_gather(&mine, one_each, all.data());
+    size_t total = 0;
+    for (const float rows : all) {
+      vocab_rows_.push_back(static_cast<size_t>(rows));
+      total += vocab_rows_.back();
+    }
+    if (total != static_cast<size_t>(c.vocab_size))
+      throw Error("tensor parallelism: the ranks' classifier shards hold " + std::to_string(total) +
+                  " rows, the vocabulary has " + std::to_string(c.vocab_size));
+    if (comm_.rank() == 0) cache.set_journal(&journal_);
+  }
+}
+
+Transformer::~Transformer() {
+  if (comm_.size() > 1 && comm_.rank() == 0) cache_.set_journal(nullptr);
 }
 
 void Transformer::observe_layer(int layer, std::string_view what, const float* buf, int n,
@@ -90,7 +111,57 @@ std::span<const float> Transformer::forward(const Batch& batch) {
   }
 
   cache_.begin_batch(batch);  // room for every position, or an error before anything changed
+  if (comm_.size() > 1) send_batch(batch);
+  return run(batch);
+}
 
+// The leader's message: a header {journal entries, batch size}, then one buffer with the
+// journal and the batch's four columns. A header with a negative size releases the followers.
+void Transformer::send_batch(const Batch& batch) {
+  const int n = batch.size();
+  int32_t header[2] = {static_cast<int32_t>(journal_.size()), n};
+  comm_.broadcast(header, 2, 0);
+  message_.assign(journal_.begin(), journal_.end());
+  journal_.clear();
+  message_.insert(message_.end(), batch.tokens.begin(), batch.tokens.end());
+  message_.insert(message_.end(), batch.positions.begin(), batch.positions.end());
+  message_.insert(message_.end(), batch.seq_ids.begin(), batch.seq_ids.end());
+  message_.insert(message_.end(), batch.logits.begin(), batch.logits.end());
+  comm_.broadcast(message_.data(), message_.size(), 0);
+}
+
+void Transformer::release_followers() {
+  if (comm_.size() <= 1 || comm_.rank() != 0 || released_) return;
+  released_ = true;
+  int32_t header[2] = {0, -1};
+  comm_.broadcast(header, 2, 0);
+}
+
+void Transformer::follow() {
+  if (comm_.rank() == 0) throw Error("follow() runs on the follower ranks, not on rank 0");
+  Batch batch;
+  for (;;) {
+    int32_t header[2];
+    comm_.broadcast(header, 2, 0);
+    if (header[1] < 0) return;
+    const auto j = static_cast<size_t>(header[0]), n = static_cast<size_t>(header[1]);
+    message_.resize(j + 4 * n);
+    comm_.broadcast(message_.data(), message_.size(), 0);
+    cache_.replay({message_.data(), j});
+    const int32_t* m = message_.data() + j;
+    batch.tokens.assign(m, m + n);
+    batch.positions.assign(m + n, m + 2 * n);
+    batch.seq_ids.assign(m + 2 * n, m + 3 * n);
+    batch.logits.assign(m + 3 * n, m + 4 * n);
+    cache_.begin_batch(
+        batch);  // the same tables as the leader's: this cannot fail where it did not
+    run(batch);
+  }
+}
+
+std::span<const float> Transformer::run(const Batch& batch) {
+  const ModelConfig& c = model_.config;
+  const int n = batch.size();
   // x = token_embd[token]: one row decoded per token (the table may be quantized).
   backend_.embed(model_.token_embd, batch.tokens.data(), n, c.dim, x_);
   observe_layer(-1, "embd", x_, n, c.dim);
@@ -111,14 +182,37 @@ std::span<const float> Transformer::forward(const Batch& batch) {
   backend_.rmsnorm(proj_, model_.output_norm.as<float>(), m, c.dim, c.norm_eps, xb_);
   observe_layer(c.n_layers, "final_norm", xb_, m, c.dim);
   // Grows only when a batch asks for more logit rows than any before (usually 1 row).
+  const int64_t rows = model_.output.rows();  // the vocabulary, or this rank's share of it
   if (m > logit_capacity_) {
-    logits_ = backend_.alloc(sz(m, c.vocab_size));
+    logits_ = backend_.alloc(sz(m, rows));
     logit_capacity_ = m;
   }
   const MatmulJob out{output_, logits_};
   backend_.matmul({&out, 1}, xb_, m);
+  if (comm_.size() > 1) return gather_logits(m);
   observe("logits", logits_, m, c.vocab_size);
   return {backend_.host_view(logits_, sz(m, c.vocab_size)), sz(m, c.vocab_size)};
+}
+
+// Each rank computed logits for its rows of the vocabulary: gather them all ([rank][m][rows])
+// and interleave them into [m][vocab], on every rank.
+std::span<const float> Transformer::gather_logits(int m) {
+  const ModelConfig& c = model_.config;
+  std::vector<size_t> counts;
+  for (const size_t rows : vocab_rows_) counts.push_back(static_cast<size_t>(m) * rows);
+  gathered_.resize(sz(m, c.vocab_size));
+  full_logits_.resize(sz(m, c.vocab_size));
+  const float* local = backend_.host_view(logits_, counts[static_cast<size_t>(comm_.rank())]);
+  comm_.all_gather(local, counts, gathered_.data());
+  const float* from = gathered_.data();
+  size_t col = 0;
+  for (const size_t rows : vocab_rows_) {
+    for (int i = 0; i < m; ++i, from += rows)
+      std::copy(from, from + rows, full_logits_.data() + sz(i, c.vocab_size) + col);
+    col += rows;
+  }
+  observe("logits", full_logits_.data(), m, c.vocab_size);
+  return full_logits_;
 }
 
 void Transformer::attention_layer(int l, const Batch& batch) {

@@ -10,6 +10,10 @@ namespace {
 int ceil_div(int a, int b) {
   return (a + b - 1) / b;
 }
+// Journal entries (chapter 11): op, two arguments, and for match_prefix the prompt's tokens.
+constexpr int32_t kJournalTruncate = 1;     // seq, from
+constexpr int32_t kJournalFork = 2;         // src, dst
+constexpr int32_t kJournalMatchPrefix = 3;  // seq, n, then n token ids
 }  // namespace
 
 size_t PagedKvCache::bytes_per_token(const ModelConfig& c, DType dtype) {
@@ -21,16 +25,14 @@ size_t default_kv_memory_bytes(const ModelConfig& c, DType dtype) {
   return std::min(tokens * PagedKvCache::bytes_per_token(c, dtype), size_t{1} << 30);
 }
 
-namespace {
 // The pool's blocks: n_blocks, or as many whole blocks as the memory budget holds.
-int block_count(const ModelConfig& c, const PagedKvOptions& o) {
+int PagedKvCache::block_count(const ModelConfig& c, const PagedKvOptions& o) {
   if (o.n_blocks > 0) return o.n_blocks;
   const DType t = o.element_type();
   const size_t budget = o.memory_bytes > 0 ? o.memory_bytes : default_kv_memory_bytes(c, t);
   const size_t per_block = PagedKvCache::bytes_per_token(c, t) * std::max(1, o.block_size);
   return static_cast<int>(std::min<size_t>(budget / std::max<size_t>(1, per_block), 1u << 30));
 }
-}  // namespace
 
 PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
     : n_layers_(c.n_layers),
@@ -133,6 +135,7 @@ void PagedKvCache::truncate(int seq, int from) {
   s.hashes.resize(std::min(s.hashes.size(), static_cast<size_t>(from / manager_.block_size())));
   s.length = from;
   rebuild_views(s);
+  if (journal_) journal_->insert(journal_->end(), {kJournalTruncate, seq, from});
 }
 
 int PagedKvCache::blocks_needed(int seq, int n) const {
@@ -253,6 +256,11 @@ int PagedKvCache::match_prefix(int seq, std::span<const int32_t> prompt) {
   s.tokens.assign(prompt.begin(), prompt.begin() + s.length);
   prefix_hit_ += s.length;
   rebuild_views(s);
+  if (journal_) {
+    journal_->insert(journal_->end(),
+                     {kJournalMatchPrefix, seq, static_cast<int32_t>(prompt.size())});
+    journal_->insert(journal_->end(), prompt.begin(), prompt.end());
+  }
   return s.length;
 }
 
@@ -267,6 +275,32 @@ void PagedKvCache::fork(int src, int dst) {
   to.hashes = from.hashes;
   to.length = from.length;
   rebuild_views(to);
+  if (journal_) journal_->insert(journal_->end(), {kJournalFork, src, dst});
+}
+
+void PagedKvCache::replay(std::span<const int32_t> j) {
+  std::vector<int32_t>* const journal = std::exchange(journal_, nullptr);  // a follower keeps none
+  size_t i = 0;
+  auto next = [&]() -> int32_t {
+    if (i >= j.size()) throw Error("KV cache: truncated journal");
+    return j[i++];
+  };
+  while (i < j.size()) {
+    const int32_t op = next(), a = next(), b = next();
+    if (op == kJournalTruncate) {
+      truncate(a, b);
+    } else if (op == kJournalFork) {
+      fork(a, b);
+    } else if (op == kJournalMatchPrefix) {
+      if (b < 0 || static_cast<size_t>(b) > j.size() - i)
+        throw Error("KV cache: truncated journal");
+      match_prefix(a, j.subspan(i, static_cast<size_t>(b)));
+      i += static_cast<size_t>(b);
+    } else {
+      throw Error("KV cache: unknown journal entry " + std::to_string(op));
+    }
+  }
+  journal_ = journal;
 }
 
 KvStats PagedKvCache::stats() const {

@@ -8,6 +8,7 @@
 // rounding) or f32.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -44,6 +45,18 @@ class KvCache {
   virtual int kv_dim() const = 0;    // n_kv_heads * head_dim: the floats of one key or value
   virtual size_t bytes() const = 0;  // memory held, for accounting
   virtual DType dtype() const = 0;   // F16 or F32
+
+  // Tensor parallelism (chapter 11): every rank holds a shard of the cache (its own KV heads),
+  // and each follower's block tables must change exactly as the leader's do. A cache whose
+  // tables change outside forward() — chapter 5's truncate, fork and match_prefix — appends
+  // each change to the journal while one is set; the leader ships the journal with the next
+  // batch and every follower replays it before running that batch. The scratch cache's tables
+  // never change, so it records nothing.
+  void set_journal(std::vector<int32_t>* journal) { journal_ = journal; }
+  virtual void replay(std::span<const int32_t> journal) { (void)journal; }
+
+ protected:
+  std::vector<int32_t>* journal_ = nullptr;
 };
 
 // Writes one key or value row of n floats as a cache element type: f32 as is, f16 rounded to

@@ -37,11 +37,23 @@ class Transformer {
   Transformer(const Model& model, Backend& backend, KvCache& cache, int max_batch = 512);
   // A transformer with its own single-threaded CpuBackend over `kernels`.
   Transformer(const Model& model, Kernels kernels, KvCache& cache, int max_batch = 512);
+  ~Transformer();
+  Transformer(const Transformer&) = delete;
+  Transformer& operator=(const Transformer&) = delete;
 
   // Runs the batch. Returns logits [n_logits][vocab] in the order the entries appear in the
   // batch. Throws llm::Error for an invalid batch (token id out of range, position beyond
   // the cache, more tokens than max_batch). The span is valid until the next call.
   std::span<const float> forward(const Batch& batch);
+
+  // ---- tensor parallelism (chapter 11) ----
+  // With a communicator of several ranks, each rank runs a Transformer over its shard of the
+  // model. Rank 0, the leader, is driven as usual (generate(), the engine): its forward()
+  // broadcasts each batch — and the cache's journal of table changes — to the followers. Every
+  // other rank calls follow(), which runs the batches it receives until the leader calls
+  // release_followers(); then follow() returns.
+  void follow();
+  void release_followers();
 
   void set_observer(ActivationObserver observer) { observer_ = std::move(observer); }
   const Model& model() const { return model_; }
@@ -54,6 +66,9 @@ class Transformer {
     const PreparedWeight *wq, *wk, *wv, *wo, *w_gate, *w_up, *w_down;
   };
   void init();
+  std::span<const float> run(const Batch& batch);  // forward() after the leader's broadcast
+  void send_batch(const Batch& batch);             // leader: journal + batch to the followers
+  std::span<const float> gather_logits(int m);     // the vocabulary shards' logits, in order
   void attention_layer(int layer, const Batch& batch);
   void ffn_layer(int layer, int n);
   void observe_layer(int layer, std::string_view what, const float* buf, int n, int width);
@@ -83,6 +98,12 @@ class Transformer {
   float* logits_ = nullptr;  // [n_logits][vocab], grown when a batch asks for more rows
   int logit_capacity_ = 0;
   std::vector<int> logit_rows_;
+  // Tensor parallelism: the leader's cache journal, the message buffer, and each rank's
+  // vocabulary rows with the gathered logits ([rank][m][rows] reordered to [m][vocab]).
+  std::vector<int32_t> journal_, message_;
+  bool released_ = false;
+  std::vector<size_t> vocab_rows_;
+  std::vector<float> gathered_, full_logits_;
 };
 
 }  // namespace llm

@@ -75,6 +75,8 @@ class PagedKvCache final : public KvCache {
 
   // Bytes one token takes (keys and values of every layer) in `dtype`.
   static size_t bytes_per_token(const ModelConfig& config, DType dtype);
+  // The pool's block count for these options: n_blocks, or the whole blocks the budget holds.
+  static int block_count(const ModelConfig& config, const PagedKvOptions& options);
 
   // ---- the KvCache seam ----
   void store(int layer, int seq, int pos, const float* k, const float* v) override;
@@ -96,6 +98,8 @@ class PagedKvCache final : public KvCache {
   // dst (empty) shares src's blocks; the first write into a shared block copies it.
   void fork(int src, int dst);
   void free(int seq) { truncate(seq, 0); }
+  // Replays what truncate, match_prefix and fork recorded in a leader's journal (chapter 11).
+  void replay(std::span<const int32_t> journal) override;
   int length(int seq) const { return seq_(seq).length; }
   std::span<const int> block_table(int seq) const { return seq_(seq).table; }
   // New blocks that appending `n` tokens to `seq` needs (a copy of a shared last block included).
