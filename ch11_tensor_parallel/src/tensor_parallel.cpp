@@ -28,36 +28,38 @@ PagedKvOptions rank_kv(const Model& full, PagedKvOptions kv) {
 
 }  // namespace
 
-void TimedCommunicator::all_reduce_sum(float* data, size_t n) {
+namespace {
+// Runs one collective, adding its time, one call and its bytes to the counters.
+template <class Op>
+void timed(CommStats& s, uint64_t& calls, uint64_t& bytes, size_t n_bytes, Op op) {
   const auto t0 = Clock::now();
-  inner_.all_reduce_sum(data, n);
-  stats_.seconds += since(t0);
-  stats_.all_reduces++;
-  stats_.all_reduce_bytes += n * sizeof(float);
+  op();
+  s.seconds += since(t0);
+  calls++;
+  bytes += n_bytes;
+}
+}  // namespace
+
+void TimedCommunicator::all_reduce_sum(float* data, size_t n) {
+  timed(stats_, stats_.all_reduces, stats_.all_reduce_bytes, n * sizeof(float),
+        [&] { inner_.all_reduce_sum(data, n); });
 }
 
 void TimedCommunicator::all_gather(const float* local, std::span<const size_t> counts, float* out) {
-  const auto t0 = Clock::now();
-  inner_.all_gather(local, counts, out);
-  stats_.seconds += since(t0);
-  stats_.all_gathers++;
-  for (const size_t c : counts) stats_.all_gather_bytes += c * sizeof(float);
+  size_t n = 0;
+  for (const size_t c : counts) n += c;
+  timed(stats_, stats_.all_gathers, stats_.all_gather_bytes, n * sizeof(float),
+        [&] { inner_.all_gather(local, counts, out); });
 }
 
 void TimedCommunicator::broadcast(float* data, size_t n, int root) {
-  const auto t0 = Clock::now();
-  inner_.broadcast(data, n, root);
-  stats_.seconds += since(t0);
-  stats_.broadcasts++;
-  stats_.broadcast_bytes += n * sizeof(float);
+  timed(stats_, stats_.broadcasts, stats_.broadcast_bytes, n * sizeof(float),
+        [&] { inner_.broadcast(data, n, root); });
 }
 
 void TimedCommunicator::broadcast(int32_t* data, size_t n, int root) {
-  const auto t0 = Clock::now();
-  inner_.broadcast(data, n, root);
-  stats_.seconds += since(t0);
-  stats_.broadcasts++;
-  stats_.broadcast_bytes += n * sizeof(int32_t);
+  timed(stats_, stats_.broadcasts, stats_.broadcast_bytes, n * sizeof(int32_t),
+        [&] { inner_.broadcast(data, n, root); });
 }
 
 Rank::Rank(const Model& full, Communicator& comm, const RankOptions& o)
