@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "llm/config/thread_pool.h"
+#include "llm/parallel/tensor_parallel.h"
 #include "llm/transformer/backend.h"
 #include "llm/transformer/sampler.h"
 
@@ -236,6 +237,27 @@ void print_kernel_stats(const Backend& backend, FILE* out) {
     std::fprintf(out, "%-16s %-14s %12llu %10llu %10.4f\n", s.op.c_str(), s.variant.c_str(),
                  static_cast<unsigned long long>(s.calls),
                  static_cast<unsigned long long>(s.fallbacks), s.seconds);
+}
+
+void print_tp_report(const parallel::ShardedModel& shards, const ModelConfig& c, int tokens,
+                     double seconds) {
+  const auto mib = [](size_t b) { return static_cast<double>(b) / (1 << 20); };
+  std::fprintf(stderr, "tensor parallel: %d ranks\n", shards.world());
+  const auto bytes = shards.bytes_per_rank();
+  for (size_t r = 0; r < bytes.size(); ++r)
+    std::fprintf(stderr, "  rank %zu: weights %.1f MiB, KV cache %.1f MiB\n", r,
+                 mib(bytes[r].first), mib(bytes[r].second));
+  const parallel::CommStats& s = shards.comm_stats();
+  const double per_token_layer =
+      tokens > 0 ? static_cast<double>(s.all_reduce_bytes) / tokens / c.n_layers : 0.0;
+  std::fprintf(stderr,
+               "  all-reduced: %.0f bytes per token and layer (%llu all-reduces, %.2f MiB); "
+               "%llu all-gathers (%.2f MiB); %llu broadcasts\n",
+               per_token_layer, static_cast<unsigned long long>(s.all_reduces),
+               mib(s.all_reduce_bytes), static_cast<unsigned long long>(s.all_gathers),
+               mib(s.all_gather_bytes), static_cast<unsigned long long>(s.broadcasts));
+  std::fprintf(stderr, "  rank 0 in collectives: %.1f ms of %.1f ms (%.0f%%)\n", 1e3 * s.seconds,
+               1e3 * seconds, seconds > 0 ? 100.0 * s.seconds / seconds : 0.0);
 }
 
 }  // namespace llm::cli

@@ -99,6 +99,15 @@ inline constexpr Option kTokenizerOption{
     "--tokenizer", "FILE", "tokenizer for a llama2.c checkpoint (tok512.bin, tokenizer.json)", ""};
 inline constexpr Option kThreadsOption{"-t|--threads", "N", "compute threads",
                                        "the physical cores"};
+// Chapter 11: tensor parallelism (generate, serve).
+inline constexpr Option kTpOption{"--tp", "N",
+                                  "shard the model over N ranks (tensor parallelism); with "
+                                  "--tp-backend mpi, the number of mpirun processes",
+                                  "1, or mpirun's -np"};
+inline constexpr Option kTpBackendOption{
+    "--tp-backend", "threads|mpi",
+    "threads: the ranks are threads of this process; mpi: each process of `mpirun -np N` is one",
+    "threads"};
 inline constexpr Option kKvTypeOption{"--kv-type", "TYPE", "KV cache elements: f16, f32 or q8_0",
                                       "f16"};
 // Sampling, as llama.cpp names and defaults it (generate and chat).
@@ -121,7 +130,11 @@ inline constexpr Option kSeedOption{"-s|--seed", "N",
 namespace llm {
 class Backend;
 struct SamplerConfig;
+struct ModelConfig;
 }  // namespace llm
+namespace llm::parallel {
+class ShardedModel;
+}  // namespace llm::parallel
 
 namespace llm::cli {
 
@@ -134,5 +147,10 @@ std::string read_text_file(const std::string& path);
 
 // Prints each op's chosen variant, calls and fallbacks (stderr), as `llm info --kernels` does.
 void print_kernel_stats(const Backend& backend, FILE* out = stderr);
+
+// Chapter 11: how a sharded run went (stderr): each rank's bytes, and what crossed between the
+// ranks for `tokens` tokens in `seconds`.
+void print_tp_report(const parallel::ShardedModel& shards, const ModelConfig& config, int tokens,
+                     double seconds);
 
 }  // namespace llm::cli

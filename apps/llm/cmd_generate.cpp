@@ -4,11 +4,13 @@
 // stdout gets only the generated continuation (or its ids with --print-ids); stderr gets the
 // prompt and generation speeds.
 #include <cstdio>
+#include <cstdlib>
 
 #include "args.h"
 #include "llm/loading/chat_template.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
+#include "llm/parallel/tensor_parallel.h"
 #include "llm/quant/kv_codec.h"
 #include "llm/transformer/generator.h"
 
@@ -42,7 +44,16 @@ int run_generate(Args& args) {
   const bool reference = args.has("--reference");
   const bool show_kernels = args.has("--kernels");
   const std::string kv_type = args.get("--kv-type");
+  const std::optional<int> tp_given = args.opt_int("--tp");  // under mpirun: the job's size
+  const int tp = tp_given.value_or(1);
+  const std::string tp_backend = args.get("--tp-backend");
   args.finish();
+  if (tp < 1) throw Error("--tp must be at least 1");
+  const bool sharded = tp > 1 || tp_backend == "mpi";
+  // Under mpirun only rank 0 speaks; the others load, shard and follow.
+  const bool quiet_rank = tp_backend == "mpi" && parallel::MpiCommunicator::launched_by_mpirun() &&
+                          std::getenv("OMPI_COMM_WORLD_RANK") &&
+                          std::string(std::getenv("OMPI_COMM_WORLD_RANK")) != "0";
 
   if (prompt_text.has_value() + prompt_file.has_value() + prompt_ids.has_value() != 1)
     throw Error("give exactly one of --prompt, --file and --prompt-ids");
@@ -53,7 +64,7 @@ int run_generate(Args& args) {
   }
   if (n < 0) throw Error("-n must not be negative");
   // The seed matters only when sampling; printed so that `-s N` replays the run.
-  if (sc.temperature > 0)
+  if (sc.temperature > 0 && !quiet_rank)
     std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(sc.seed));
 
   LoadedModel lm = load_model(model_path, tok_path);
@@ -93,9 +104,28 @@ int run_generate(Args& args) {
   kv.max_tokens = ctx;
   kv.n_blocks = (ctx + kv.block_size - 1) / kv.block_size;
   set_kv_type(kv, kv_type);
-  PagedKvCache cache(model.config, kv);
-  CpuBackend backend(Kernels::select(registry, overrides), threads);
-  Transformer tr(model, backend, cache);
+  // One rank, or chapter 11's sharded model: rank 0's transformer drives generate() either way.
+  std::unique_ptr<PagedKvCache> cache;
+  std::unique_ptr<CpuBackend> backend;
+  std::unique_ptr<Transformer> single;
+  std::unique_ptr<parallel::ShardedModel> shards;
+  if (sharded) {
+    parallel::RankOptions ro;
+    // Threads share this machine's cores; each MPI process has its own -t.
+    ro.threads = tp_backend == "threads" ? std::max(1, threads / tp) : threads;
+    ro.kernel_overrides = overrides;
+    ro.kv = kv;
+    shards = std::make_unique<parallel::ShardedModel>(model, tp_given.value_or(0), tp_backend, ro);
+    if (!shards->leader()) {
+      shards->follow();
+      return 0;
+    }
+  } else {
+    cache = std::make_unique<PagedKvCache>(model.config, kv);
+    backend = std::make_unique<CpuBackend>(Kernels::select(registry, overrides), threads);
+    single = std::make_unique<Transformer>(model, *backend, *cache);
+  }
+  Transformer& tr = shards ? shards->transformer() : *single;
 
   GenerateOptions opt;
   opt.max_tokens = n;
@@ -121,7 +151,10 @@ int run_generate(Args& args) {
                "prompt: %d tokens, %.1f tok/s | generation: %zu tokens, %.1f tok/s | stop: %s\n",
                res.n_prompt, res.prompt_tok_s(), res.ids.size(), res.gen_tok_s(),
                stop_reason_name(res.reason));
-  if (show_kernels) print_kernel_stats(backend);
+  if (show_kernels) print_kernel_stats(tr.backend());
+  // The tokens that went through the model: the prompt, and each generated one but the last.
+  const int fed = res.n_prompt + std::max(0, static_cast<int>(res.ids.size()) - 1);
+  if (shards) print_tp_report(*shards, model.config, fed, res.prompt_seconds + res.gen_seconds);
   return 0;
 }
 
@@ -149,6 +182,8 @@ const Option kOptions[] = {
     kKvTypeOption,
     {"--print-ids", "", "print the generated token ids instead of text", ""},
     kThreadsOption,
+    kTpOption,
+    kTpBackendOption,
     {"--reference", "", "the scalar reference kernels (equal to llama.cpp bit for bit)", ""},
     {"--kernels", "", "print each op's kernel variant, calls and fallbacks on stderr", ""},
     {"--attention", "VARIANT", "force one attention kernel variant", ""},

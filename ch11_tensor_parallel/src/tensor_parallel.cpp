@@ -4,6 +4,7 @@
 
 #include "llm/config/error.h"
 #include "llm/loading/register.h"
+#include "llm/parallel/mpi_communicator.h"
 
 namespace llm::parallel {
 namespace {
@@ -13,10 +14,11 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-Kernels kernels(const std::map<std::string, std::string>& overrides) {
+Kernels kernels(const RankOptions& o) {
+  if (o.kernels) return o.kernels();
   Registry registry;
   register_loading(registry);
-  return Kernels::select(registry, overrides);
+  return Kernels::select(registry, o.kernel_overrides);
 }
 
 // Each rank's cache gets the block count the options give the whole model, so every rank's
@@ -64,7 +66,7 @@ void TimedCommunicator::broadcast(int32_t* data, size_t n, int root) {
 
 Rank::Rank(const Model& full, Communicator& comm, const RankOptions& o)
     : shard_(shard_model(full, plan_shard(full, comm.rank(), comm.size()))),
-      backend_(kernels(o.kernel_overrides), o.threads),
+      backend_(kernels(o), o.threads),
       cache_(shard_.config, rank_kv(full, o.kv)),
       transformer_(shard_, backend_, cache_, comm, o.max_batch) {}
 
@@ -106,6 +108,68 @@ ThreadTensorParallel::~ThreadTensorParallel() {
     comms_[0]->abort("the leader could not release the followers");
   }
   for (std::thread& t : followers_) t.join();
+}
+
+ShardedModel::ShardedModel(const Model& full, int world, const std::string& backend,
+                           const RankOptions& o) {
+  if (backend == "threads") {
+    world_ = std::max(world, 1);
+    threads_ = std::make_unique<ThreadTensorParallel>(full, world_, o);
+    bytes_ = threads_->bytes_per_rank();
+    return;
+  }
+  if (backend != "mpi")
+    throw Error("tensor-parallel backend '" + backend + "': expected threads or mpi");
+  auto mpi = std::make_unique<MpiCommunicator>();
+  world_ = mpi->size();
+  if (world > 0 && world != world_)
+    throw Error("--tp " + std::to_string(world) + ", but mpirun started " + std::to_string(world_) +
+                " processes (give the same N to both, or omit --tp)");
+  is_leader_ = mpi->rank() == 0;
+  plan_shard(full, mpi->rank(), world_);  // every rank fails alike, before any collective
+  mpi_ = std::move(mpi);
+  timed_ = std::make_unique<TimedCommunicator>(*mpi_);
+  rank_ = std::make_unique<Rank>(full, *timed_, o);
+  // Every rank's bytes, in KiB (exact in a float up to 16 GiB).
+  const float mine[2] = {static_cast<float>(rank_->weight_bytes() >> 10),
+                         static_cast<float>(rank_->kv_bytes() >> 10)};
+  std::vector<float> all(2 * static_cast<size_t>(world_));
+  const std::vector<size_t> two(static_cast<size_t>(world_), 2);
+  timed_->all_gather(mine, two, all.data());
+  for (size_t r = 0; r < static_cast<size_t>(world_); ++r)
+    bytes_.emplace_back(static_cast<size_t>(all[2 * r]) << 10, static_cast<size_t>(all[2 * r + 1])
+                                                                   << 10);
+  timed_->reset();
+}
+
+ShardedModel::~ShardedModel() {
+  if (rank_ && is_leader_) {
+    try {
+      rank_->transformer().release_followers();
+    } catch (const std::exception&) {
+      mpi_->abort(1);  // the followers would wait forever
+    }
+  }
+}
+
+void ShardedModel::follow() {
+  if (is_leader_) throw Error("follow() is for the ranks other than 0");
+  rank_->transformer().follow();
+}
+
+Transformer& ShardedModel::transformer() {
+  return threads_ ? threads_->leader() : rank_->transformer();
+}
+
+PagedKvCache& ShardedModel::cache() {
+  return threads_ ? threads_->leader_cache() : rank_->cache();
+}
+
+void ShardedModel::reset_comm_stats() {
+  if (threads_)
+    threads_->reset_comm_stats();
+  else
+    timed_->reset();
 }
 
 }  // namespace llm::parallel

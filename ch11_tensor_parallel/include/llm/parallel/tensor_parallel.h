@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "llm/kvcache/paged_kv_cache.h"
+#include "llm/parallel/mpi_communicator.h"
 #include "llm/parallel/shard.h"
 #include "llm/parallel/thread_communicator.h"
 #include "llm/transformer/transformer.h"
@@ -52,6 +54,7 @@ class TimedCommunicator final : public Communicator {
 struct RankOptions {
   int threads = 1;                                      // this rank's kernel threads
   std::map<std::string, std::string> kernel_overrides;  // as Kernels::select takes them
+  std::function<Kernels()> kernels;  // or the kernels themselves (the server's batch-invariant)
   PagedKvOptions kv;  // sized for the whole model: every rank gets the same block count
   int max_batch = 512;
 };
@@ -97,6 +100,39 @@ class ThreadTensorParallel {
   std::unique_ptr<Rank> leader_;
   std::vector<std::thread> followers_;
   std::vector<std::pair<size_t, size_t>> bytes_;
+};
+
+// What a command needs, whichever way the ranks run: rank 0's model and cache.
+//   "threads": `world` ranks as threads of this process (this process is the leader);
+//   "mpi":     this process is one rank of an `mpirun -np N` job (world 0 = the job's size,
+//              otherwise it must equal it); rank 0 leads, the others call follow().
+class ShardedModel {
+ public:
+  ShardedModel(const Model& full, int world, const std::string& backend,
+               const RankOptions& options);
+  ~ShardedModel();  // the leader releases the followers
+  ShardedModel(const ShardedModel&) = delete;
+  ShardedModel& operator=(const ShardedModel&) = delete;
+
+  bool leader() const { return is_leader_; }
+  int world() const { return world_; }
+  // On a follower: runs the leader's batches until the leader is done.
+  void follow();
+  Transformer& transformer();
+  PagedKvCache& cache();
+  const CommStats& comm_stats() const { return timed_ ? timed_->stats() : threads_->comm_stats(); }
+  void reset_comm_stats();
+  // Every rank's weight and KV-cache bytes, in rank order (known on the leader).
+  std::vector<std::pair<size_t, size_t>> bytes_per_rank() const { return bytes_; }
+
+ private:
+  std::unique_ptr<ThreadTensorParallel> threads_;
+  std::unique_ptr<MpiCommunicator> mpi_;
+  std::unique_ptr<TimedCommunicator> timed_;
+  std::unique_ptr<Rank> rank_;
+  std::vector<std::pair<size_t, size_t>> bytes_;
+  int world_ = 1;
+  bool is_leader_ = true;
 };
 
 }  // namespace llm::parallel
