@@ -247,6 +247,7 @@ void print_tp_report(const parallel::ShardedModel& shards, const ModelConfig& c,
   for (size_t r = 0; r < bytes.size(); ++r)
     std::fprintf(stderr, "  rank %zu: weights %.1f MiB, KV cache %.1f MiB\n", r,
                  mib(bytes[r].first), mib(bytes[r].second));
+  if (tokens <= 0) return;  // at start-up: the shards only
   const parallel::CommStats& s = shards.comm_stats();
   const double per_token_layer =
       tokens > 0 ? static_cast<double>(s.all_reduce_bytes) / tokens / c.n_layers : 0.0;

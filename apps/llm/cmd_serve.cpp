@@ -9,11 +9,32 @@
 #include <thread>
 
 #include "args.h"
+#include "llm/batching/engine.h"
+#include "llm/config/thread_pool.h"
 #include "llm/loading/load_model.h"
+#include "llm/loading/register.h"
+#include "llm/parallel/tensor_parallel.h"
 #include "llm/server/server.h"
 
 namespace llm::cli {
 namespace {
+
+// The server's model sharded over `tp` ranks: its cache options and batch-invariant kernels on
+// every rank, the compute threads divided between the ranks when they are threads.
+std::unique_ptr<parallel::ShardedModel> sharded_server_model(const LoadedModel& lm,
+                                                             const server::ServerOptions& o, int tp,
+                                                             const std::string& backend) {
+  parallel::RankOptions ro;
+  const int threads = o.threads > 0 ? o.threads : ThreadPool::physical_cores();
+  ro.threads = backend == "threads" ? std::max(1, threads / std::max(tp, 1)) : threads;
+  ro.kernels = [] {
+    Registry reg;
+    register_loading(reg);
+    return batch_invariant_kernels(reg);
+  };
+  ro.kv = server::server_kv_options(o);
+  return std::make_unique<parallel::ShardedModel>(*lm.model, tp, backend, ro);
+}
 
 int run_serve(Args& args) {
   server::ServerOptions o;
@@ -28,12 +49,29 @@ int run_serve(Args& args) {
   o.api_key = args.value("--api-key").value_or("");
   o.served_model_name = args.value("--served-model-name").value_or("");
   o.access_log = !args.has("--no-access-log");
+  const std::optional<int> tp_given = args.opt_int("--tp");
+  const std::string tp_backend = args.get("--tp-backend");
   args.finish();
+  const int tp = tp_given.value_or(1);
+  if (tp < 1) throw Error("--tp must be at least 1");
   if (o.port < 0 || o.port > 65535) throw Error("--port must be in 0..65535");
   if (o.max_concurrency < 1 || o.max_concurrency > 1024)
     throw Error("--max-concurrency must be in 1..1024");
   if (o.kv_memory_mib < 0) throw Error("--kv-memory must not be negative");
   if (o.queue_limit < 0) throw Error("--queue-limit must not be negative");
+
+  const LoadedModel lm = load_model(path);
+  // Chapter 11: rank 0 of a sharded model serves; under mpirun the other processes follow it
+  // (and end with mpirun's signal, which is why they keep the default signal handling).
+  std::unique_ptr<parallel::ShardedModel> shards;
+  const bool mpi = tp_backend == "mpi";
+  if (mpi) {
+    shards = sharded_server_model(lm, o, tp_given.value_or(0), tp_backend);
+    if (!shards->leader()) {
+      shards->follow();
+      return 0;
+    }
+  }
 
   // Block the stop signals in every thread (they inherit the mask), and wait for them on one.
   sigset_t stop_signals;
@@ -43,8 +81,9 @@ int run_serve(Args& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not a death
 
-  const LoadedModel lm = load_model(path);
-  server::Server srv(lm, o);
+  if (!mpi && tp > 1) shards = sharded_server_model(lm, o, tp, tp_backend);
+  if (shards) print_tp_report(*shards, lm.model->config, 0, 0);
+  server::Server srv(lm, o, shards.get());
   const int port = srv.bind();
   std::fprintf(stderr, "serve: %s as '%s' on http://%s:%d/ (chat page at /, API at /v1)\n",
                path.c_str(), srv.model_name().c_str(), o.host.c_str(), port);
@@ -71,6 +110,8 @@ const Option kOptions[] = {
     {"--host", "HOST", "address to listen on", "127.0.0.1"},
     {"--port", "PORT", "port to listen on; 0 = any free one, printed", "8080"},
     kThreadsOption,
+    kTpOption,
+    kTpBackendOption,
     // -np: llama-server's name for the requests decoded together.
     {"-np|--max-concurrency|--parallel", "N", "requests decoded together (1..1024)", "16"},
     {"--queue-limit", "N", "requests waiting beyond those; more get 503", "64"},

@@ -16,6 +16,7 @@
 #include "llm/batching/engine.h"
 #include "llm/batching/event_queue.h"
 #include "llm/loading/register.h"
+#include "llm/parallel/tensor_parallel.h"
 #include "llm/quant/kv_codec.h"
 #include "llm/server/metrics.h"
 #include "llm/server/openai_api.h"
@@ -60,9 +61,11 @@ struct Server::Impl {
   const LoadedModel& lm;
   ServerOptions opt;
   ServedModel served;
-  std::unique_ptr<CpuBackend> backend;
-  std::unique_ptr<PagedKvCache> cache;
-  std::unique_ptr<Transformer> model;
+  std::unique_ptr<CpuBackend> backend;  // the model of one rank, when not sharded
+  std::unique_ptr<PagedKvCache> own_cache;
+  std::unique_ptr<Transformer> own_model;
+  PagedKvCache* cache = nullptr;
+  Transformer* model = nullptr;
   std::unique_ptr<Engine> engine;
   httplib::Server http;
   Metrics metrics;
@@ -72,18 +75,23 @@ struct Server::Impl {
   std::mt19937_64 seeds{std::random_device{}()};
   int port = 0;
 
-  Impl(const LoadedModel& m, ServerOptions o) : lm(m), opt(std::move(o)) {
+  Impl(const LoadedModel& m, ServerOptions o, parallel::ShardedModel* sharded)
+      : lm(m), opt(std::move(o)) {
     if (!lm.tokenizer) throw Error(lm.path + ": the model has no tokenizer; the server needs one");
-    Registry reg;
-    register_loading(reg);
-    backend = std::make_unique<CpuBackend>(
-        batch_invariant_kernels(reg), opt.threads > 0 ? opt.threads : ThreadPool::physical_cores());
-    PagedKvOptions kv;
-    kv.max_seqs = 2 * opt.max_concurrency + 16;  // n > 1 samples take a slot each
-    set_kv_type(kv, opt.kv_type);
-    kv.memory_bytes = static_cast<size_t>(opt.kv_memory_mib) << 20;  // 0: the default budget
-    cache = std::make_unique<PagedKvCache>(lm.model->config, kv);
-    model = std::make_unique<Transformer>(*lm.model, *backend, *cache, 512);
+    if (sharded) {
+      cache = &sharded->cache();
+      model = &sharded->transformer();
+    } else {
+      Registry reg;
+      register_loading(reg);
+      backend = std::make_unique<CpuBackend>(
+          batch_invariant_kernels(reg),
+          opt.threads > 0 ? opt.threads : ThreadPool::physical_cores());
+      own_cache = std::make_unique<PagedKvCache>(lm.model->config, server_kv_options(opt));
+      own_model = std::make_unique<Transformer>(*lm.model, *backend, *own_cache, 512);
+      cache = own_cache.get();
+      model = own_model.get();
+    }
     EngineConfig ec;
     ec.scheduler.max_batch_tokens = 512;
     ec.scheduler.max_running = opt.max_concurrency;
@@ -371,8 +379,16 @@ struct Server::Impl {
   }
 };
 
-Server::Server(const LoadedModel& model, ServerOptions options)
-    : impl_(std::make_unique<Impl>(model, std::move(options))) {}
+PagedKvOptions server_kv_options(const ServerOptions& opt) {
+  PagedKvOptions kv;
+  kv.max_seqs = 2 * opt.max_concurrency + 16;  // n > 1 samples take a slot each
+  set_kv_type(kv, opt.kv_type);
+  kv.memory_bytes = static_cast<size_t>(opt.kv_memory_mib) << 20;  // 0: the default budget
+  return kv;
+}
+
+Server::Server(const LoadedModel& model, ServerOptions options, parallel::ShardedModel* sharded)
+    : impl_(std::make_unique<Impl>(model, std::move(options), sharded)) {}
 
 Server::~Server() {
   stop();

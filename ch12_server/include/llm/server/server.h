@@ -14,7 +14,12 @@
 #include <memory>
 #include <string>
 
+#include "llm/kvcache/paged_kv_cache.h"
 #include "llm/loading/load_model.h"
+
+namespace llm::parallel {
+class ShardedModel;
+}  // namespace llm::parallel
 
 namespace llm::server {
 
@@ -32,9 +37,17 @@ struct ServerOptions {
   bool access_log = true;  // one line per request on stderr
 };
 
+// The KV cache a server with these options builds (its sequences, element type and budget):
+// also what each rank of a sharded model gets (chapter 11).
+PagedKvOptions server_kv_options(const ServerOptions& options);
+
 class Server {
  public:
-  Server(const LoadedModel& model, ServerOptions options);
+  // With `sharded` (chapter 11), the engine drives rank 0 of that tensor-parallel model (built
+  // with server_kv_options and batch-invariant kernels) instead of a model of its own; it must
+  // outlive the server.
+  Server(const LoadedModel& model, ServerOptions options,
+         parallel::ShardedModel* sharded = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
