@@ -276,3 +276,42 @@ TEST(PagedKvCache, RandomWorkloadOfSequencesKeepsInvariants) {
   EXPECT_GT(hits, 0);
   EXPECT_GT(st.evictions, 0u);
 }
+
+// Chapter 11's followers mirror the leader's block tables by replaying its journal of the
+// changes made outside forward(): truncate, fork and match_prefix. The tables (and the free /
+// cached counts) must then be equal; a damaged journal is an error, not a crash.
+TEST(PagedKvCache, AJournalReplayedOnAnotherCacheGivesTheSameTables) {
+  const Model m = tiny_model();
+  PagedKvCache leader(m.config, opts(24)), follower(m.config, opts(24));
+  std::vector<int32_t> journal;
+  leader.set_journal(&journal);
+  Transformer lt(m, reference_kernels(), leader), ft(m, reference_kernels(), follower);
+  const auto p = prompt_ids(22, 3);
+  size_t replayed = 0;
+  // Each batch runs on both, after the follower replays what the leader recorded before it.
+  auto both = [&](std::span<const int32_t> ids, int from, int seq) {
+    follower.replay({journal.data() + replayed, journal.size() - replayed});
+    replayed = journal.size();
+    feed(lt, ids, from, seq);
+    feed(ft, ids, from, seq);
+  };
+  both(p, 0, 0);
+  leader.fork(0, 1);  // recorded
+  both(p, 22, 1);     // seq 1 continues: copy-on-write of the shared last block
+  leader.truncate(0, 0);
+  ASSERT_EQ(leader.match_prefix(2, p), 20);  // 5 whole blocks of 4 cached by seq 0
+  both(p, 20, 2);
+  follower.replay({journal.data() + replayed, journal.size() - replayed});
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_EQ(std::vector<int>(leader.block_table(s).begin(), leader.block_table(s).end()),
+              std::vector<int>(follower.block_table(s).begin(), follower.block_table(s).end()))
+        << "sequence " << s;
+    EXPECT_EQ(leader.length(s), follower.length(s));
+  }
+  EXPECT_EQ(leader.stats().blocks_free, follower.stats().blocks_free);
+  EXPECT_EQ(leader.stats().blocks_cached, follower.stats().blocks_cached);
+  follower.check_invariants();
+  EXPECT_THROW(follower.replay(std::vector<int32_t>{3, 0}), Error);        // cut short
+  EXPECT_THROW(follower.replay(std::vector<int32_t>{9, 0, 0}), Error);     // unknown entry
+  EXPECT_THROW(follower.replay(std::vector<int32_t>{3, 0, 1000}), Error);  // more ids than sent
+}
