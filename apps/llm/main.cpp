@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "args.h"
+#include "llm/parallel/mpi_communicator.h"
+#include "llm/parallel/nccl_communicator.h"
 #include "llm/simd/cpu_features.h"
 
 namespace llm::cli {
@@ -47,6 +49,9 @@ int main(int argc, char** argv) {
     std::printf("built: %s %s, %s\n", __DATE__, __TIME__, "g++ " __VERSION__);
     std::printf("CPU: %s\n", llm::cpu_features().summary().c_str());
     std::printf("CUDA: not built (chapter 9 has no CUDA backend yet)\n");
+    std::printf("tensor parallel: threads, MPI %s, NCCL %s\n",
+                llm::parallel::MpiCommunicator::built() ? "built" : "not built",
+                llm::parallel::NcclCommunicator::built() ? "built" : "not built");
     return 0;
   }
   if (argc >= 2 && !std::strcmp(argv[1], "--help-markdown")) {
