@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "llm/config/thread_pool.h"
+#include "llm/cuda/cuda_backend.h"
 #include "llm/parallel/tensor_parallel.h"
 #include "llm/transformer/backend.h"
 #include "llm/transformer/sampler.h"
@@ -259,6 +260,23 @@ void print_tp_report(const parallel::ShardedModel& shards, const ModelConfig& c,
                mib(s.all_gather_bytes), static_cast<unsigned long long>(s.broadcasts));
   std::fprintf(stderr, "  rank 0 in collectives: %.1f ms of %.1f ms (%.0f%%)\n", 1e3 * s.seconds,
                1e3 * seconds, seconds > 0 ? 100.0 * s.seconds / seconds : 0.0);
+}
+
+DeviceBackend make_device_backend(const std::string& device, Kernels kernels, int threads,
+                                  bool batch_invariant) {
+  DeviceBackend d;
+  auto cpu = std::make_unique<CpuBackend>(std::move(kernels), threads);
+  if (device == "cpu") {
+    d.cpu = cpu.get();
+    d.backend = std::move(cpu);
+    return d;
+  }
+  if (device != "cuda") throw Error("--device " + device + ": expected cpu or cuda");
+  cuda::CudaOptions o;
+  o.batch_invariant = batch_invariant;
+  d.backend = cuda::make_cuda_backend(std::move(cpu), o);  // says so without CUDA or a GPU
+  d.kv_memory = cuda::make_device_kv_memory(o.device);
+  return d;
 }
 
 }  // namespace llm::cli

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,6 +100,12 @@ inline constexpr Option kTokenizerOption{
     "--tokenizer", "FILE", "tokenizer for a llama2.c checkpoint (tok512.bin, tokenizer.json)", ""};
 inline constexpr Option kThreadsOption{"-t|--threads", "N", "compute threads",
                                        "the physical cores"};
+// Chapter 9: where a model runs (every command that runs one).
+inline constexpr Option kDeviceOption{
+    "--device", "cpu|cuda",
+    "cpu: chapter 8's kernels; cuda: chapter 9's backend on GPU 0 (the CPU for what it lacks)",
+    "cpu"};
+
 // Chapter 11: tensor parallelism (generate, serve).
 inline constexpr Option kTpOption{"--tp", "N",
                                   "shard the model over N ranks (tensor parallelism); with "
@@ -129,6 +136,9 @@ inline constexpr Option kSeedOption{"-s|--seed", "N",
 
 namespace llm {
 class Backend;
+class CpuBackend;
+class KvPoolMemory;
+struct Kernels;
 struct SamplerConfig;
 struct ModelConfig;
 }  // namespace llm
@@ -147,6 +157,17 @@ std::string read_text_file(const std::string& path);
 
 // Prints each op's chosen variant, calls and fallbacks (stderr), as `llm info --kernels` does.
 void print_kernel_stats(const Backend& backend, FILE* out = stderr);
+
+// The backend for --device: chapter 8's CPU backend over `kernels` and `threads`, or chapter
+// 9's CUDA backend wrapping it. With cuda, kv_memory is the device memory the paged cache must
+// be given (PagedKvOptions::memory); it and the backend must outlive the cache's users.
+struct DeviceBackend {
+  std::unique_ptr<KvPoolMemory> kv_memory;  // null on the CPU
+  std::unique_ptr<Backend> backend;
+  CpuBackend* cpu = nullptr;  // the backend itself on the CPU, else null
+};
+DeviceBackend make_device_backend(const std::string& device, Kernels kernels, int threads,
+                                  bool batch_invariant = false);
 
 // Chapter 11: how a sharded run went (stderr): each rank's bytes, and what crossed between the
 // ranks for `tokens` tokens in `seconds`.

@@ -32,6 +32,7 @@
 #include "args.h"
 #include "bench_serving.h"
 #include "llm/batching/engine.h"
+#include "llm/cuda/cuda_backend.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
 #include "llm/quant/kv_codec.h"
@@ -53,7 +54,8 @@ struct Rung {
   bool reference = false;  // the scalar reference kernels
   int threads = 1;
   int prompt = 512, gen = 128;
-  int streams = 0;  // > 0: the batched rung (that many concurrent requests)
+  int streams = 0;    // > 0: the batched rung (that many concurrent requests)
+  bool cuda = false;  // chapter 9's backend
   // results
   double prompt_tok_s = 0, gen_tok_s = 0, gen_after_prompt_tok_s = 0;
   double dispatches_per_token = 0, barriers_per_token = 0;  // thread pool, decoding
@@ -71,18 +73,22 @@ std::shared_ptr<Model> f32_model(const Model& m) {
 // generation from an empty context (one random token, then `gen` greedy steps). A third run
 // times generation after the prompt (contexts prompt..prompt+gen: attention has more to read).
 void run_rung(Rung& r, const Model& model, const Registry& reg) {
+  // The chapter's kernels; with CUDA, its backend wrapping them (the pool on the GPU).
+  std::map<std::string, std::string> overrides;
+  if (r.reference) overrides["*"] = "ref";
+  DeviceBackend dev =
+      make_device_backend(r.cuda ? "cuda" : "cpu", Kernels::select(reg, overrides), r.threads);
+  Backend& backend = *dev.backend;
   std::vector<int32_t> prompt(static_cast<size_t>(r.prompt));
   std::mt19937 rng(42);
   for (int32_t& id : prompt)
     id = static_cast<int32_t>(rng() % static_cast<uint32_t>(model.config.vocab_size));
-  std::map<std::string, std::string> overrides;
-  if (r.reference) overrides["*"] = "ref";
-  CpuBackend backend(Kernels::select(reg, overrides), r.threads);
   if (r.streams > 0) {  // the engine, 16 requests of a 32-token prompt each
     PagedKvOptions o;
     o.max_seqs = r.streams;
     o.n_blocks = r.streams * ((kStreamPrompt + r.gen + 15) / 16 + 1);
     o.max_tokens = kStreamPrompt + r.gen + 1;
+    o.memory = dev.kv_memory.get();
     PagedKvCache cache(model.config, o);
     Transformer tr(model, backend, cache, 512);
     const auto prompts = distinct_prompts(r.streams, kStreamPrompt, model.config.vocab_size, 7);
@@ -99,6 +105,7 @@ void run_rung(Rung& r, const Model& model, const Registry& reg) {
     o.max_seqs = 1;
     o.max_tokens = r.prompt + r.gen + 1;
     o.n_blocks = (o.max_tokens + 15) / 16 + 1;
+    o.memory = dev.kv_memory.get();
     cache = std::make_unique<PagedKvCache>(model.config, o);
   } else {
     cache = std::make_unique<ScratchKvCache>(model.config, 1, r.prompt + r.gen + 1);
@@ -115,17 +122,20 @@ void run_rung(Rung& r, const Model& model, const Registry& reg) {
   // Generation from an empty context (llama-bench's tg), counting the thread pool's
   // synchronizations per decoded token (the first token's forward subtracted).
   uint64_t d0 = 0, b0 = 0;
+  ThreadPool* pool = dev.cpu ? &dev.cpu->pool() : nullptr;  // none to count on the GPU
   res = generate(tr, nullptr, std::span<const int32_t>(prompt).first(1), opt,
                  [&](int32_t, std::string_view) {
-                   if (d0 == 0) {
-                     d0 = backend.pool().dispatches();
-                     b0 = backend.pool().barriers();
+                   if (pool && d0 == 0) {
+                     d0 = pool->dispatches();
+                     b0 = pool->barriers();
                    }
                    return true;
                  });
   r.gen_tok_s = res.gen_seconds > 0 ? r.gen / res.gen_seconds : 0;
-  r.dispatches_per_token = static_cast<double>(backend.pool().dispatches() - d0) / r.gen;
-  r.barriers_per_token = static_cast<double>(backend.pool().barriers() - b0) / r.gen;
+  if (pool) {
+    r.dispatches_per_token = static_cast<double>(pool->dispatches() - d0) / r.gen;
+    r.barriers_per_token = static_cast<double>(pool->barriers() - b0) / r.gen;
+  }
 }
 
 bool write_plot(const std::vector<Rung>& rungs, const Roofline& roof, const std::string& path,
@@ -167,6 +177,7 @@ int run_concurrency(Args& args, const std::string& list) {
   const std::string kv_type = args.get("--kv-type");
   const int shared = args.get_int("--shared-prefix");
   const bool json = args.has("--json");
+  const std::string device = args.get("--device");
   args.finish();
   std::vector<int> levels;
   for (const int n : parse_token_ids(list, "--concurrency")) {
@@ -183,8 +194,11 @@ int run_concurrency(Args& args, const std::string& list) {
                 std::to_string(model.config.max_seq_len));
   Registry reg;
   register_loading(reg);
-  CpuBackend backend(batch_invariant_kernels(reg), threads);
+  const DeviceBackend dev =
+      make_device_backend(device, batch_invariant_kernels(reg), threads, /*batch_invariant=*/true);
+  Backend& backend = *dev.backend;
   PagedKvOptions o;
+  o.memory = dev.kv_memory.get();
   o.max_seqs = *std::max_element(levels.begin(), levels.end());
   set_kv_type(o, kv_type);
   o.memory_bytes = static_cast<size_t>(kv_mib) << 20;  // 0: the default budget
@@ -257,6 +271,7 @@ int run_concurrency(Args& args, const std::string& list) {
     j["prompt_tokens"] = n_prompt;
     j["generated_tokens_per_request"] = n_gen;
     j["cpu"] = cpu_features().brand;
+    j["device"] = device == "cuda" ? cuda::device_info().summary() : "cpu";
     j["results"] = results;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -297,7 +312,10 @@ int run_bench(Args& args) {
   const bool json = args.has("--json");
   const auto plot = args.value("--plot");
   const std::string from = args.get("--from");
+  const std::string device = args.get("--device");
   args.finish();
+  if (device != "cpu" && device != "cuda")
+    throw Error("--device " + device + ": expected cpu or cuda");
   if (!ladder) throw Error("give --ladder or --concurrency LIST");
   if (threads < 1 || n_prompt < 1 || n_gen < 1)
     throw Error("--threads, --prompt and --gen must be positive");
@@ -323,10 +341,18 @@ int run_bench(Args& args) {
       {"ch07 batched, 16 streams", false, true, false, threads, 0, n_gen, 16},
   };
   if (threads == 1) rungs.erase(rungs.end() - 2);
+  if (device == "cuda") {  // chapter 9's rungs: one stream, then the batched aggregate
+    rungs = {{"ch09 CUDA", false, true, false, threads, n_prompt, n_gen}};
+    for (const int streams : {16, 64}) {
+      rungs.push_back({"ch09 CUDA batched, " + std::to_string(streams) + " streams", false, true,
+                       false, threads, 0, n_gen, streams});
+    }
+    for (Rung& r : rungs) r.cuda = true;
+  }
   // --from chNN: start at that chapter's rung (the scalar rungs take minutes on a 1B model).
-  while (!rungs.empty() && rungs.front().name.compare(0, from.size(), from) < 0)
+  while (device == "cpu" && !rungs.empty() && rungs.front().name.compare(0, from.size(), from) < 0)
     rungs.erase(rungs.begin());
-  if (rungs.empty() || rungs.front().name.compare(0, from.size(), from) != 0)
+  if (device == "cpu" && (rungs.empty() || rungs.front().name.compare(0, from.size(), from) != 0))
     throw Error("--from " + from + ": no such rung (ch04, ch05, ch06, ch08)");
   std::shared_ptr<Model> f32;
   for (Rung& r : rungs) {
@@ -365,21 +391,27 @@ int run_bench(Args& args) {
                            100;
   Roofline roof;
   roof.bytes_per_token = model.weight_bytes();
-  roof.read_gb_per_s = measure_read_gb_per_s(roof.bytes_per_token, pool);
+  // The ceiling: the CPU's read bandwidth measured now, or the GPU's memory bandwidth.
+  const cuda::DeviceInfo gpu = device == "cuda" ? cuda::device_info() : cuda::DeviceInfo{};
+  roof.read_gb_per_s =
+      device == "cuda" ? gpu.peak_gb_per_s : measure_read_gb_per_s(roof.bytes_per_token, pool);
 
   if (json) {
     nlohmann::json j;
     j["model"] = path;
     j["threads"] = threads;
     j["cpu"] = cpu_features().brand;
+    j["device"] = device == "cuda" ? gpu.summary() : "cpu";
     for (const Rung& r : rungs)
-      j["rungs"].push_back({{"name", r.name},
-                            {"prompt_tokens", r.prompt},
-                            {"generated_tokens", r.gen},
-                            {"prompt_tokens_per_s", r.prompt_tok_s},
-                            {"generation_tokens_per_s", r.gen_tok_s},
-                            {"generation_after_prompt_tokens_per_s", r.gen_after_prompt_tok_s},
-                            {"roofline_fraction", r.gen_tok_s / roof.tokens_per_s()}});
+      j["rungs"].push_back(
+          {{"name", r.name},
+           {"prompt_tokens", r.prompt},
+           {"generated_tokens", r.gen},
+           {"prompt_tokens_per_s", r.prompt_tok_s},
+           {"generation_tokens_per_s", r.gen_tok_s},
+           {"generation_after_prompt_tokens_per_s", r.gen_after_prompt_tok_s},
+           {"roofline_fraction", r.gen_tok_s / roof.tokens_per_s()},
+           {"achieved_gb_per_s", r.gen_tok_s * static_cast<double>(roof.bytes_per_token) / 1e9}});
     j["roofline"] = {{"bytes_per_token", roof.bytes_per_token},
                      {"read_gb_per_s", roof.read_gb_per_s},
                      {"tokens_per_s", roof.tokens_per_s()}};
@@ -444,6 +476,7 @@ const Option kOptions[] = {
      ""},
     kModelOption,
     kThreadsOption,
+    kDeviceOption,
     // -p and -n as llama-bench names them.
     {"-p|--prompt", "N", "prompt tokens", "512 with --ladder, 32 with --concurrency"},
     {"-n|--gen", "N", "tokens generated, per request", "128"},

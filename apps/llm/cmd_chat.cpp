@@ -27,6 +27,7 @@ int run_chat(Args& args) {
   // A random seed unless -s is given, printed below so a conversation can be replayed.
   const SamplerConfig sc = read_sampling(args);
   const int threads = args.get_threads();
+  const std::string device = args.get("--device");
   args.finish();
   if (n_predict < 1 || ctx_arg < 16) throw Error("-n must be positive and -c at least 16");
 
@@ -36,13 +37,15 @@ int run_chat(Args& args) {
   const int ctx = std::min(ctx_arg, lm.model->config.max_seq_len);
   Registry reg;
   register_loading(reg);
-  CpuBackend backend(batch_invariant_kernels(reg), threads);
+  const DeviceBackend backend = make_device_backend(device, batch_invariant_kernels(reg), threads,
+                                                    /*batch_invariant=*/true);
   PagedKvOptions kv;
+  kv.memory = backend.kv_memory.get();
   kv.max_seqs = 2;
   kv.max_tokens = ctx;
   kv.n_blocks = 2 * ((ctx + kv.block_size - 1) / kv.block_size);  // a turn and the cached last
   PagedKvCache cache(lm.model->config, kv);
-  Transformer model(*lm.model, backend, cache, 256);
+  Transformer model(*lm.model, *backend.backend, cache, 256);
   Engine engine(model, cache, lm.tokenizer.get());
   std::fprintf(stderr,
                "chat: %s, context %d, seed %llu — type /reset to start over, /exit to quit\n",
@@ -111,6 +114,7 @@ const Option kOptions[] = {
     kRepeatLastNOption,
     kSeedOption,
     kThreadsOption,
+    kDeviceOption,
 };
 
 }  // namespace

@@ -47,8 +47,13 @@ int run_generate(Args& args) {
   const std::optional<int> tp_given = args.opt_int("--tp");  // under mpirun: the job's size
   const int tp = tp_given.value_or(1);
   const std::string tp_backend = args.get("--tp-backend");
+  const std::string device = args.get("--device");
   args.finish();
   if (tp < 1) throw Error("--tp must be at least 1");
+  if (device != "cpu" && (tp > 1 || tp_backend == "mpi"))
+    throw Error(
+        "--tp runs on the CPU here (--device cpu); NCCL ranks on GPUs need chapter 9's "
+        "backend per rank, which llm does not wire up yet");
   const bool sharded = tp > 1 || tp_backend == "mpi";
   // Under mpirun only rank 0 speaks; the others load, shard and follow.
   const bool quiet_rank = tp_backend == "mpi" && parallel::MpiCommunicator::launched_by_mpirun() &&
@@ -105,8 +110,8 @@ int run_generate(Args& args) {
   kv.n_blocks = (ctx + kv.block_size - 1) / kv.block_size;
   set_kv_type(kv, kv_type);
   // One rank, or chapter 11's sharded model: rank 0's transformer drives generate() either way.
+  DeviceBackend backend;  // before the cache, which frees its pool through backend.kv_memory
   std::unique_ptr<PagedKvCache> cache;
-  std::unique_ptr<CpuBackend> backend;
   std::unique_ptr<Transformer> single;
   std::unique_ptr<parallel::ShardedModel> shards;
   if (sharded) {
@@ -121,9 +126,10 @@ int run_generate(Args& args) {
       return 0;
     }
   } else {
+    backend = make_device_backend(device, Kernels::select(registry, overrides), threads);
+    kv.memory = backend.kv_memory.get();
     cache = std::make_unique<PagedKvCache>(model.config, kv);
-    backend = std::make_unique<CpuBackend>(Kernels::select(registry, overrides), threads);
-    single = std::make_unique<Transformer>(model, *backend, *cache);
+    single = std::make_unique<Transformer>(model, *backend.backend, *cache);
   }
   Transformer& tr = shards ? shards->transformer() : *single;
 
@@ -182,6 +188,7 @@ const Option kOptions[] = {
     kKvTypeOption,
     {"--print-ids", "", "print the generated token ids instead of text", ""},
     kThreadsOption,
+    kDeviceOption,
     kTpOption,
     kTpBackendOption,
     {"--reference", "", "the scalar reference kernels (equal to llama.cpp bit for bit)", ""},

@@ -8,6 +8,7 @@
 
 #include "args.h"
 #include "llm/config/model_config.h"
+#include "llm/cuda/cuda_backend.h"
 #include "llm/loading/load_model.h"
 #include "llm/loading/register.h"
 #include "llm/simd/cpu_features.h"
@@ -90,6 +91,7 @@ void print_cpu_and_kernels() {
   const CpuFeatures& f = cpu_features();
   std::printf("cpu: %s\nfeatures: %s\nphysical cores: %d\n", f.brand.c_str(), f.summary().c_str(),
               ThreadPool::physical_cores());
+  std::printf("cuda: %s\n", cuda::device_info().summary().c_str());
   Registry reg;
   register_loading(reg);
   const Kernels k = Kernels::select(reg);

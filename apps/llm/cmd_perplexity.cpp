@@ -44,20 +44,21 @@ void log_softmax(std::span<const float> logits, std::vector<double>& out) {
 
 struct Runner {
   LoadedModel lm;
+  DeviceBackend backend;  // before the cache, which frees its pool through backend.kv_memory
   std::unique_ptr<PagedKvCache> cache;
-  std::unique_ptr<CpuBackend> backend;
   std::unique_ptr<Transformer> tr;
   Runner(const std::string& path, const std::string& tok, int ctx, const Registry& reg, int threads,
-         const std::string& kv_type = "f16")
+         const std::string& kv_type = "f16", const std::string& device = "cpu")
       : lm(load_model(path, tok)) {
     PagedKvOptions o;
     o.max_seqs = 1;
     o.max_tokens = ctx;
     o.n_blocks = (ctx + o.block_size - 1) / o.block_size;
     set_kv_type(o, kv_type);
+    backend = make_device_backend(device, Kernels::select(reg), threads);
+    o.memory = backend.kv_memory.get();
     cache = std::make_unique<PagedKvCache>(lm.model->config, o);
-    backend = std::make_unique<CpuBackend>(Kernels::select(reg), threads);
-    tr = std::make_unique<Transformer>(*lm.model, *backend, *cache, kChunk);
+    tr = std::make_unique<Transformer>(*lm.model, *backend.backend, *cache, kChunk);
   }
 };
 
@@ -71,6 +72,7 @@ int run_perplexity(Args& args) {
   const int threads = args.get_threads();
   const std::string kv_type = args.get("--kv-type");
   const bool json = args.has("--json");
+  const std::string device = args.get("--device");
   args.finish();
 
   Registry reg;
@@ -91,10 +93,10 @@ int run_perplexity(Args& args) {
     throw Error(text_path + ": " + std::to_string(tokens.size()) +
                 " tokens, fewer than one chunk of " + std::to_string(ctx) + " (lower -c)");
 
-  Runner model(model_path, tok_path, ctx, reg, threads, kv_type);
+  Runner model(model_path, tok_path, ctx, reg, threads, kv_type, device);
   std::unique_ptr<Runner> base;
   if (kl_base) {
-    base = std::make_unique<Runner>(*kl_base, tok_path, ctx, reg, threads);
+    base = std::make_unique<Runner>(*kl_base, tok_path, ctx, reg, threads, "f16", device);
     if (base->lm.model->config.vocab_size != model.lm.model->config.vocab_size)
       throw Error("--kl-base: the two models have different vocabularies");
   }
@@ -188,6 +190,7 @@ const Option kOptions[] = {
     kKvTypeOption,
     {"--json", "", "a JSON summary as the last line of stdout", ""},
     kThreadsOption,
+    kDeviceOption,
 };
 
 }  // namespace

@@ -51,7 +51,10 @@ int run_serve(Args& args) {
   o.access_log = !args.has("--no-access-log");
   const std::optional<int> tp_given = args.opt_int("--tp");
   const std::string tp_backend = args.get("--tp-backend");
+  o.device = args.get("--device");
   args.finish();
+  if (o.device != "cpu" && (tp_given.value_or(1) > 1 || tp_backend == "mpi"))
+    throw Error("--tp runs on the CPU here (--device cpu)");
   const int tp = tp_given.value_or(1);
   if (tp < 1) throw Error("--tp must be at least 1");
   if (o.port < 0 || o.port > 65535) throw Error("--port must be in 0..65535");
@@ -110,6 +113,7 @@ const Option kOptions[] = {
     {"--host", "HOST", "address to listen on", "127.0.0.1"},
     {"--port", "PORT", "port to listen on; 0 = any free one, printed", "8080"},
     kThreadsOption,
+    kDeviceOption,
     kTpOption,
     kTpBackendOption,
     // -np: llama-server's name for the requests decoded together.

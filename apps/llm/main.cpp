@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "args.h"
+#include "llm/cuda/cuda_backend.h"
 #include "llm/parallel/mpi_communicator.h"
 #include "llm/parallel/nccl_communicator.h"
 #include "llm/simd/cpu_features.h"
@@ -16,6 +17,7 @@ extern const Command kGenerate;
 extern const Command kPerplexity;
 extern const Command kTokenize;
 extern const Command kDetokenize;
+extern const Command kSynth;
 extern const Command kBench;
 extern const Command kKvTrace;
 extern const Command kServe;
@@ -28,8 +30,8 @@ using llm::cli::Command;
 
 const Command* const kCommands[] = {
     &llm::cli::kGenerate, &llm::cli::kChat,     &llm::cli::kPerplexity, &llm::cli::kInfo,
-    &llm::cli::kQuantize, &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kBench,
-    &llm::cli::kKvTrace,  &llm::cli::kServe,
+    &llm::cli::kQuantize, &llm::cli::kTokenize, &llm::cli::kDetokenize, &llm::cli::kSynth,
+    &llm::cli::kBench,    &llm::cli::kKvTrace,  &llm::cli::kServe,
 };
 
 // `llm --help`: every command with its one-line summary.
@@ -48,7 +50,7 @@ int main(int argc, char** argv) {
     std::printf("llm %s (llmcpp)\n", LLMCPP_VERSION);
     std::printf("built: %s %s, %s\n", __DATE__, __TIME__, "g++ " __VERSION__);
     std::printf("CPU: %s\n", llm::cpu_features().summary().c_str());
-    std::printf("CUDA: not built (chapter 9 has no CUDA backend yet)\n");
+    std::printf("CUDA: %s\n", llm::cuda::device_info().summary().c_str());
     std::printf("tensor parallel: threads, MPI %s, NCCL %s\n",
                 llm::parallel::MpiCommunicator::built() ? "built" : "not built",
                 llm::parallel::NcclCommunicator::built() ? "built" : "not built");

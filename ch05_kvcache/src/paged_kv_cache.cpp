@@ -25,6 +25,22 @@ size_t default_kv_memory_bytes(const ModelConfig& c, DType dtype) {
   return std::min(tokens * PagedKvCache::bytes_per_token(c, dtype), size_t{1} << 30);
 }
 
+namespace {
+// The default pool memory: the host's, zeroed now, so the whole budget is committed up front
+// (as a server should: it either has the memory or fails at start) and no request pays the
+// page faults of a first-touched block.
+class HostPoolMemory final : public KvPoolMemory {
+ public:
+  std::byte* allocate_zeroed(size_t bytes) override { return new std::byte[bytes](); }
+  void release(std::byte* p) override { delete[] p; }
+  void copy(std::byte* dst, const std::byte* src, size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+  }
+  bool host_accessible() const override { return true; }
+};
+HostPoolMemory g_host_pool;
+}  // namespace
+
 // The pool's blocks: n_blocks, or as many whole blocks as the memory budget holds.
 int PagedKvCache::block_count(const ModelConfig& c, const PagedKvOptions& o) {
   if (o.n_blocks > 0) return o.n_blocks;
@@ -42,7 +58,10 @@ PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
       codec_(o.codec),
       row_bytes_(row_bytes(dtype_, c.kv_dim())),
       prefix_caching_(o.prefix_caching),
-      manager_(block_count(c, o), o.block_size) {
+      manager_(block_count(c, o), o.block_size),
+      memory_(o.memory ? o.memory : &g_host_pool),
+      k_(nullptr, PoolDeleter{memory_}),
+      v_(nullptr, PoolDeleter{memory_}) {
   if (!codec_ && dtype_ != DType::F16 && dtype_ != DType::F32)
     throw Error("KV cache: dtype must be f16 or f32 (or come with a codec), got " +
                 std::string(dtype_name(dtype_)));
@@ -54,10 +73,8 @@ PagedKvCache::PagedKvCache(const ModelConfig& c, const PagedKvOptions& o)
   if (o.max_seqs <= 0) throw Error("KV cache: max_seqs must be positive");
   const size_t per_layer = static_cast<size_t>(manager_.n_blocks()) * o.block_size * row_bytes_;
   pool_bytes_ = 2 * per_layer * n_layers_;
-  // Zeroed now, so the whole budget is committed up front (as a server should: it either has
-  // the memory or fails at start) and no request pays the page faults of a first-touched block.
-  k_.reset(new std::byte[per_layer * n_layers_]());
-  v_.reset(new std::byte[per_layer * n_layers_]());
+  k_.reset(memory_->allocate_zeroed(per_layer * n_layers_));
+  v_.reset(memory_->allocate_zeroed(per_layer * n_layers_));
   seqs_.resize(static_cast<size_t>(o.max_seqs));
   lo_.assign(seqs_.size(), 0);
   hi_.assign(seqs_.size(), -1);
@@ -79,8 +96,8 @@ std::byte* PagedKvCache::slot(const std::byte* pool, int layer, int block, int r
 void PagedKvCache::copy_block(int from, int to) {
   const size_t bytes = row_bytes_ * manager_.block_size();
   for (int l = 0; l < n_layers_; ++l) {
-    std::memcpy(slot(k_.get(), l, to, 0), slot(k_.get(), l, from, 0), bytes);
-    std::memcpy(slot(v_.get(), l, to, 0), slot(v_.get(), l, from, 0), bytes);
+    memory_->copy(slot(k_.get(), l, to, 0), slot(k_.get(), l, from, 0), bytes);
+    memory_->copy(slot(v_.get(), l, to, 0), slot(v_.get(), l, from, 0), bytes);
   }
 }
 
@@ -97,7 +114,14 @@ void PagedKvCache::rebuild_views(Sequence& s) {
                                     codec_ ? codec_->decode : nullptr};
 }
 
+KvPoolLayout PagedKvCache::pool_layout() const {
+  return {k_.get(),   v_.get(), n_layers_, manager_.n_blocks(), manager_.block_size(),
+          row_bytes_, dtype_};
+}
+
 void PagedKvCache::store(int layer, int seq, int pos, const float* k, const float* v) {
+  if (!memory_->host_accessible())
+    throw Error("KV cache: the pool is in device memory; its backend stores the rows");
   const Sequence& s = seq_(seq);
   const int bs = manager_.block_size();
   if (layer < 0 || layer >= n_layers_ || pos < 0 || pos / bs >= static_cast<int>(s.table.size()))

@@ -15,6 +15,7 @@
 #include "chat_page.h"
 #include "llm/batching/engine.h"
 #include "llm/batching/event_queue.h"
+#include "llm/cuda/cuda_backend.h"
 #include "llm/loading/register.h"
 #include "llm/parallel/tensor_parallel.h"
 #include "llm/quant/kv_codec.h"
@@ -61,7 +62,8 @@ struct Server::Impl {
   const LoadedModel& lm;
   ServerOptions opt;
   ServedModel served;
-  std::unique_ptr<CpuBackend> backend;  // the model of one rank, when not sharded
+  std::unique_ptr<KvPoolMemory> kv_memory;  // the GPU's, with --device cuda
+  std::unique_ptr<Backend> backend;         // the model of one rank, when not sharded
   std::unique_ptr<PagedKvCache> own_cache;
   std::unique_ptr<Transformer> own_model;
   PagedKvCache* cache = nullptr;
@@ -87,7 +89,17 @@ struct Server::Impl {
       backend = std::make_unique<CpuBackend>(
           batch_invariant_kernels(reg),
           opt.threads > 0 ? opt.threads : ThreadPool::physical_cores());
-      own_cache = std::make_unique<PagedKvCache>(lm.model->config, server_kv_options(opt));
+      PagedKvOptions kv = server_kv_options(opt);
+      if (opt.device == "cuda") {  // chapter 9, wrapping the CPU backend for what it lacks
+        cuda::CudaOptions co;
+        co.batch_invariant = true;  // a request's tokens never depend on its batch
+        backend = cuda::make_cuda_backend(std::move(backend), co);
+        kv_memory = cuda::make_device_kv_memory(co.device);
+        kv.memory = kv_memory.get();
+      } else if (opt.device != "cpu") {
+        throw Error("--device " + opt.device + ": expected cpu or cuda");
+      }
+      own_cache = std::make_unique<PagedKvCache>(lm.model->config, kv);
       own_model = std::make_unique<Transformer>(*lm.model, *backend, *own_cache, 512);
       cache = own_cache.get();
       model = own_model.get();

@@ -14,7 +14,7 @@
 #include "llm/parallel/tensor_parallel.h"
 #include "llm/testing/testing.h"
 #include "llm/testing/tiny_llama.h"
-#include "tp_check.h"
+#include "llm/testing/greedy_trace.h"
 
 using namespace llm;
 using namespace llm::parallel;

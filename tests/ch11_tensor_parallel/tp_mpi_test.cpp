@@ -9,7 +9,7 @@
 #include "llm/parallel/mpi_communicator.h"
 #include "llm/parallel/tensor_parallel.h"
 #include "llm/testing/testing.h"
-#include "tp_check.h"
+#include "llm/testing/greedy_trace.h"
 
 using namespace llm;
 using namespace llm::parallel;

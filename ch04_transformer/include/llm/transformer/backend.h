@@ -11,6 +11,7 @@
 // Chapter 9 plugs in here with a CUDA backend that wraps a CpuBackend as its fallback.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -65,6 +66,8 @@ class Backend {
   virtual void gather_rows(const float* x, const int* rows, int m, int dim, float* out) = 0;
   // n floats of workspace readable on the host (a copy for device memory).
   virtual const float* host_view(const float* p, size_t n) = 0;
+  // Copies n host floats into workspace (a test filling a backend's buffers; an upload on a GPU).
+  virtual void write(float* dst, const float* host, size_t n) = 0;
 
   virtual std::vector<OpStats> stats() const = 0;
   virtual int threads() const { return 1; }
@@ -94,6 +97,7 @@ class CpuBackend final : public Backend {
   void add(float* acc, const float* x, int rows, int dim) override;
   void gather_rows(const float* x, const int* rows, int m, int dim, float* out) override;
   const float* host_view(const float* p, size_t) override { return p; }
+  void write(float* dst, const float* host, size_t n) override { std::copy(host, host + n, dst); }
 
   std::vector<OpStats> stats() const override;
   int threads() const override { return pool_.size(); }

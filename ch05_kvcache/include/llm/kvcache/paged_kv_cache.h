@@ -32,6 +32,28 @@ struct KvCodec {
   void (*decode)(const void* x, float* y, int64_t n);
 };
 
+// Where the pool's bytes live. The default is host memory; chapter 9 puts the pool in device
+// memory (cudaMalloc), where only its backend reads and writes the rows: the cache then keeps
+// the block tables on the host and copies blocks (copy-on-write) through this interface.
+class KvPoolMemory {
+ public:
+  virtual ~KvPoolMemory() = default;
+  virtual std::byte* allocate_zeroed(size_t bytes) = 0;  // throws llm::Error when it cannot
+  virtual void release(std::byte* p) = 0;
+  virtual void copy(std::byte* dst, const std::byte* src, size_t bytes) = 0;  // within the pool
+  virtual bool host_accessible() const = 0;  // may the CPU read and write the rows?
+};
+
+// Where one (layer, block, row) of the pool is, for a backend that writes the rows itself:
+// base + ((layer * n_blocks + block) * block_size + row) * row_bytes, for keys and for values.
+struct KvPoolLayout {
+  std::byte* k = nullptr;
+  std::byte* v = nullptr;
+  int n_layers = 0, n_blocks = 0, block_size = 0;
+  size_t row_bytes = 0;  // one token's key (or value) in one layer
+  DType dtype = DType::F16;
+};
+
 struct PagedKvOptions {
   int block_size = 16;             // tokens per block (vLLM's default)
   DType dtype = DType::F16;        // F16 (llama.cpp's default) or F32; ignored when codec is set
@@ -42,6 +64,7 @@ struct PagedKvOptions {
   int max_seqs = 64;               // sequence ids 0..max_seqs-1
   int max_tokens = 0;              // positions per sequence (the context); 0 = the model's
   bool prefix_caching = true;
+  KvPoolMemory* memory = nullptr;  // null: host memory; must outlive the cache
   DType element_type() const { return codec ? codec->dtype : dtype; }
 };
 
@@ -102,6 +125,7 @@ class PagedKvCache final : public KvCache {
   void replay(std::span<const int32_t> journal) override;
   int length(int seq) const { return seq_(seq).length; }
   std::span<const int> block_table(int seq) const { return seq_(seq).table; }
+  KvPoolLayout pool_layout() const;
   // New blocks that appending `n` tokens to `seq` needs (a copy of a shared last block included).
   int blocks_needed(int seq, int n) const;
   int available_blocks() const { return manager_.available(); }
@@ -134,7 +158,13 @@ class PagedKvCache final : public KvCache {
   bool prefix_caching_;
   BlockManager manager_;
   size_t pool_bytes_;
-  std::unique_ptr<std::byte[]> k_, v_;  // [layers][blocks][block_size][kv_dim] each
+  // [layers][blocks][block_size][kv_dim] each, from `memory_` (host memory by default).
+  struct PoolDeleter {
+    KvPoolMemory* memory;
+    void operator()(std::byte* p) const { memory->release(p); }
+  };
+  KvPoolMemory* memory_;
+  std::unique_ptr<std::byte[], PoolDeleter> k_, v_;
   std::vector<Sequence> seqs_;
   int64_t prefix_queried_ = 0, prefix_hit_ = 0;
   // begin_batch's per-sequence plan, kept to allocate nothing per batch.

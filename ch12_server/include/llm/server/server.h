@@ -34,7 +34,8 @@ struct ServerOptions {
   std::string api_key;            // non-empty: /v1/* need "Authorization: Bearer KEY"
   std::string served_model_name;  // default: the file's name without .gguf
   size_t max_body_bytes = 8 << 20;
-  bool access_log = true;  // one line per request on stderr
+  bool access_log = true;      // one line per request on stderr
+  std::string device = "cpu";  // or "cuda": chapter 9's backend (batch-invariant kernels)
 };
 
 // The KV cache a server with these options builds (its sequences, element type and budget):

@@ -1,5 +1,5 @@
-// Shared by chapter 11's tests: a greedy run that keeps every step's logits, and the check
-// that a sharded run matches one rank (equal ids, or a first difference at a proven near-tie).
+// A greedy run that keeps every step's logits, and the check that a fast path (a sharded
+// model, the GPU) matches its reference: equal ids, or a first difference at a proven near-tie.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -42,12 +42,13 @@ inline Trace greedy(Transformer& tr, const std::vector<int32_t>& prompt, int n) 
 
 // Equal ids, or a first difference at a near-tie: there the reference's two best logits are
 // closer than the largest logit difference between the two paths up to that step. And up to
-// there the logits agree within 5% of their magnitude, so a broken collective (logits off by
-// their whole size) cannot hide behind "near-ties". Why not float rounding: the sums are only
-// regrouped across ranks, but a quantized model quantizes each matmul's input to 8 bits, and
-// an input that moved by one ulp can round to the next 8-bit step — on the default model the
-// logits move by up to ~2% that way (its residual stream carries values of 2.5e4 that later
-// layers cancel, which turns ulps into visible differences).
+// there the logits agree within 5% of their magnitude, so a broken kernel or collective (logits
+// off by their whole size) cannot hide behind "near-ties". Why not float rounding: the paths
+// only regroup sums (across ranks, across GPU threads), but a quantized model's CPU path
+// quantizes each matmul's input to 8 bits, and an input that moved by one ulp can round to the
+// next 8-bit step — on the default model the logits move by up to ~2% that way (its residual
+// stream carries values of 2.5e4 that later layers cancel, which turns ulps into visible
+// differences).
 inline void expect_same_or_near_tie(const Trace& ref, const Trace& got, const std::string& what) {
   ASSERT_EQ(ref.ids.size(), got.ids.size());
   double drift = 0;
