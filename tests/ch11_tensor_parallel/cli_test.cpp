@@ -22,18 +22,19 @@ TEST(LlmGenerateTp, ThreadsAndMpiRanksGiveTheTokensOfOneRank) {
   EXPECT_EQ(ids(model, "-t 2 --tp 2"), one);
   EXPECT_EQ(ids(model, "-t 2 --tp 4"), one);
 #ifdef LLMCPP_MPIEXEC
+  // detect_leaks=0: under the asan preset, Open MPI's unloaded components leak at exit.
+  const std::string mpirun = "ASAN_OPTIONS=detect_leaks=0 " + std::string(LLMCPP_MPIEXEC);
   for (const char* np : {"2", "4"}) {
-    const auto r =
-        t::run_command(std::string(LLMCPP_MPIEXEC) + " --oversubscribe --allow-run-as-root -np " +
-                       np + " " + t::bin_dir() + "/llm generate -m " + model +
-                       " --prompt-ids \"1 403 407\" -n 40 --temp 0 --print-ids -t 1 "
-                       "--tp-backend mpi 2>/dev/null");
+    const auto r = t::run_command(mpirun + " --oversubscribe --allow-run-as-root -np " + np + " " +
+                                  t::bin_dir() + "/llm generate -m " + model +
+                                  " --prompt-ids \"1 403 407\" -n 40 --temp 0 --print-ids -t 1 "
+                                  "--tp-backend mpi 2>/dev/null");
     EXPECT_EQ(r.status, 0) << np;
     EXPECT_EQ(r.out, one) << np << " MPI ranks";  // only rank 0 prints
   }
-  const auto wrong = t::run_command(
-      std::string(LLMCPP_MPIEXEC) + " --oversubscribe --allow-run-as-root -np 2 " + t::bin_dir() +
-      "/llm generate -m " + model + " --prompt-ids 1 -n 2 --tp 3 --tp-backend mpi 2>&1");
+  const auto wrong = t::run_command(mpirun + " --oversubscribe --allow-run-as-root -np 2 " +
+                                    t::bin_dir() + "/llm generate -m " + model +
+                                    " --prompt-ids 1 -n 2 --tp 3 --tp-backend mpi 2>&1");
   EXPECT_NE(wrong.status, 0);
   EXPECT_NE(wrong.out.find("--tp 3, but mpirun started 2 processes"), std::string::npos)
       << wrong.out;
