@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "llm/config/thread_pool.h"
-#include "llm/cuda/cuda_backend.h"
 #include "llm/parallel/tensor_parallel.h"
 #include "llm/transformer/backend.h"
 #include "llm/transformer/sampler.h"
@@ -262,21 +261,14 @@ void print_tp_report(const parallel::ShardedModel& shards, const ModelConfig& c,
                1e3 * seconds, seconds > 0 ? 100.0 * s.seconds / seconds : 0.0);
 }
 
-DeviceBackend make_device_backend(const std::string& device, Kernels kernels, int threads,
-                                  bool batch_invariant) {
-  DeviceBackend d;
-  auto cpu = std::make_unique<CpuBackend>(std::move(kernels), threads);
-  if (device == "cpu") {
-    d.cpu = cpu.get();
-    d.backend = std::move(cpu);
-    return d;
-  }
-  if (device != "cuda") throw Error("--device " + device + ": expected cpu or cuda");
-  cuda::CudaOptions o;
-  o.batch_invariant = batch_invariant;
-  d.backend = cuda::make_cuda_backend(std::move(cpu), o);  // says so without CUDA or a GPU
-  d.kv_memory = cuda::make_device_kv_memory(o.device);
-  return d;
+bool check_tp_options(int tp, const std::string& tp_backend, const std::string& device) {
+  if (tp < 1) throw Error("--tp must be at least 1");
+  const bool sharded = tp > 1 || tp_backend == "mpi";
+  if (sharded && device != "cpu")
+    throw Error(
+        "--tp runs on the CPU here (--device cpu); NCCL ranks on GPUs need chapter 9's "
+        "backend per rank, which llm does not wire up yet");
+  return sharded;
 }
 
 }  // namespace llm::cli

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "llm/config/error.h"
+#include "llm/cuda/cuda_backend.h"
 
 namespace llm::cli {
 
@@ -136,9 +137,6 @@ inline constexpr Option kSeedOption{"-s|--seed", "N",
 
 namespace llm {
 class Backend;
-class CpuBackend;
-class KvPoolMemory;
-struct Kernels;
 struct SamplerConfig;
 struct ModelConfig;
 }  // namespace llm
@@ -158,16 +156,13 @@ std::string read_text_file(const std::string& path);
 // Prints each op's chosen variant, calls and fallbacks (stderr), as `llm info --kernels` does.
 void print_kernel_stats(const Backend& backend, FILE* out = stderr);
 
-// The backend for --device: chapter 8's CPU backend over `kernels` and `threads`, or chapter
-// 9's CUDA backend wrapping it. With cuda, kv_memory is the device memory the paged cache must
-// be given (PagedKvOptions::memory); it and the backend must outlive the cache's users.
-struct DeviceBackend {
-  std::unique_ptr<KvPoolMemory> kv_memory;  // null on the CPU
-  std::unique_ptr<Backend> backend;
-  CpuBackend* cpu = nullptr;  // the backend itself on the CPU, else null
-};
-DeviceBackend make_device_backend(const std::string& device, Kernels kernels, int threads,
-                                  bool batch_invariant = false);
+// The backend for --device (chapter 9's helper, shared with the server).
+using cuda::DeviceBackend;
+using cuda::make_device_backend;
+
+// Checks --tp N, --tp-backend and --device together (llm::Error when they do not go);
+// returns whether the model is sharded (N > 1, or the ranks of an mpirun job).
+bool check_tp_options(int tp, const std::string& tp_backend, const std::string& device);
 
 // Chapter 11: how a sharded run went (stderr): each rank's bytes, and what crossed between the
 // ranks for `tokens` tokens in `seconds`.

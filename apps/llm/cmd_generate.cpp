@@ -49,12 +49,7 @@ int run_generate(Args& args) {
   const std::string tp_backend = args.get("--tp-backend");
   const std::string device = args.get("--device");
   args.finish();
-  if (tp < 1) throw Error("--tp must be at least 1");
-  if (device != "cpu" && (tp > 1 || tp_backend == "mpi"))
-    throw Error(
-        "--tp runs on the CPU here (--device cpu); NCCL ranks on GPUs need chapter 9's "
-        "backend per rank, which llm does not wire up yet");
-  const bool sharded = tp > 1 || tp_backend == "mpi";
+  const bool sharded = check_tp_options(tp, tp_backend, device);
   // Under mpirun only rank 0 speaks; the others load, shard and follow.
   const bool quiet_rank = tp_backend == "mpi" && parallel::MpiCommunicator::launched_by_mpirun() &&
                           std::getenv("OMPI_COMM_WORLD_RANK") &&
@@ -116,8 +111,7 @@ int run_generate(Args& args) {
   std::unique_ptr<parallel::ShardedModel> shards;
   if (sharded) {
     parallel::RankOptions ro;
-    // Threads share this machine's cores; each MPI process has its own -t.
-    ro.threads = tp_backend == "threads" ? std::max(1, threads / tp) : threads;
+    ro.threads = threads;  // shared by thread ranks; each MPI process's own
     ro.kernel_overrides = overrides;
     ro.kv = kv;
     shards = std::make_unique<parallel::ShardedModel>(model, tp_given.value_or(0), tp_backend, ro);

@@ -25,8 +25,8 @@ std::unique_ptr<parallel::ShardedModel> sharded_server_model(const LoadedModel& 
                                                              const server::ServerOptions& o, int tp,
                                                              const std::string& backend) {
   parallel::RankOptions ro;
-  const int threads = o.threads > 0 ? o.threads : ThreadPool::physical_cores();
-  ro.threads = backend == "threads" ? std::max(1, threads / std::max(tp, 1)) : threads;
+  // shared by thread ranks; each MPI process's own
+  ro.threads = o.threads > 0 ? o.threads : ThreadPool::physical_cores();
   ro.kernels = [] {
     Registry reg;
     register_loading(reg);
@@ -53,10 +53,8 @@ int run_serve(Args& args) {
   const std::string tp_backend = args.get("--tp-backend");
   o.device = args.get("--device");
   args.finish();
-  if (o.device != "cpu" && (tp_given.value_or(1) > 1 || tp_backend == "mpi"))
-    throw Error("--tp runs on the CPU here (--device cpu)");
   const int tp = tp_given.value_or(1);
-  if (tp < 1) throw Error("--tp must be at least 1");
+  check_tp_options(tp, tp_backend, o.device);
   if (o.port < 0 || o.port > 65535) throw Error("--port must be in 0..65535");
   if (o.max_concurrency < 1 || o.max_concurrency > 1024)
     throw Error("--max-concurrency must be in 1..1024");

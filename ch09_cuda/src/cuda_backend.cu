@@ -445,8 +445,10 @@ class CudaBackend final : public Backend {
     return meta_.pos;
   }
 
-  // The paged cache this backend needs, and the batch's slots and tables (once per pass).
+  // The paged cache this backend needs, checked, and the batch's slots and tables: once per
+  // pass (its first store_kv or attention), not at every layer.
   const Pool& pool(KvCache& cache, const Batch& batch) {
+    if (meta_.tables_ready) return pool_;  // checked and uploaded at this pass's first call
     auto* paged = dynamic_cast<PagedKvCache*>(&cache);
     if (!paged)
       throw Error("the CUDA backend needs chapter 5's paged KV cache with its pool in device "
@@ -463,7 +465,6 @@ class CudaBackend final : public Backend {
       throw Error("the CUDA backend needs the KV pool in device memory "
                   "(PagedKvOptions::memory = cuda::make_device_kv_memory())");
     }
-    if (meta_.tables_ready) return pool_;
     const int n = batch.size(), bs = pool_.layout.block_size;
     slots_.clear();
     offsets_.clear();

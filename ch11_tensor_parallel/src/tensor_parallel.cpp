@@ -114,7 +114,9 @@ ShardedModel::ShardedModel(const Model& full, int world, const std::string& back
                            const RankOptions& o) {
   if (backend == "threads") {
     world_ = std::max(world, 1);
-    threads_ = std::make_unique<ThreadTensorParallel>(full, world_, o);
+    RankOptions per_rank = o;  // the process's threads, shared between its ranks
+    per_rank.threads = std::max(1, o.threads / world_);
+    threads_ = std::make_unique<ThreadTensorParallel>(full, world_, per_rank);
     bytes_ = threads_->bytes_per_rank();
     return;
   }

@@ -62,8 +62,7 @@ struct Server::Impl {
   const LoadedModel& lm;
   ServerOptions opt;
   ServedModel served;
-  std::unique_ptr<KvPoolMemory> kv_memory;  // the GPU's, with --device cuda
-  std::unique_ptr<Backend> backend;         // the model of one rank, when not sharded
+  cuda::DeviceBackend device;  // the model of one rank, when not sharded (before its cache)
   std::unique_ptr<PagedKvCache> own_cache;
   std::unique_ptr<Transformer> own_model;
   PagedKvCache* cache = nullptr;
@@ -86,21 +85,14 @@ struct Server::Impl {
     } else {
       Registry reg;
       register_loading(reg);
-      backend = std::make_unique<CpuBackend>(
-          batch_invariant_kernels(reg),
-          opt.threads > 0 ? opt.threads : ThreadPool::physical_cores());
+      // A request's tokens never depend on its batch: batch-invariant kernels, on either device.
+      device = cuda::make_device_backend(
+          opt.device, batch_invariant_kernels(reg),
+          opt.threads > 0 ? opt.threads : ThreadPool::physical_cores(), /*batch_invariant=*/true);
       PagedKvOptions kv = server_kv_options(opt);
-      if (opt.device == "cuda") {  // chapter 9, wrapping the CPU backend for what it lacks
-        cuda::CudaOptions co;
-        co.batch_invariant = true;  // a request's tokens never depend on its batch
-        backend = cuda::make_cuda_backend(std::move(backend), co);
-        kv_memory = cuda::make_device_kv_memory(co.device);
-        kv.memory = kv_memory.get();
-      } else if (opt.device != "cpu") {
-        throw Error("--device " + opt.device + ": expected cpu or cuda");
-      }
+      kv.memory = device.kv_memory.get();
       own_cache = std::make_unique<PagedKvCache>(lm.model->config, kv);
-      own_model = std::make_unique<Transformer>(*lm.model, *backend, *own_cache, 512);
+      own_model = std::make_unique<Transformer>(*lm.model, *device.backend, *own_cache, 512);
       cache = own_cache.get();
       model = own_model.get();
     }

@@ -57,4 +57,16 @@ std::unique_ptr<Backend> make_cuda_backend(std::unique_ptr<Backend> fallback,
 // cache there. Throws llm::Error without CUDA or without a GPU.
 std::unique_ptr<KvPoolMemory> make_device_kv_memory(int device = 0);
 
+// The backend for `--device`: chapter 8's CPU backend over `kernels` and `threads` ("cpu"), or
+// the CUDA backend wrapping it ("cuda"). With cuda, kv_memory is the device memory the paged
+// cache must be given (PagedKvOptions::memory); declare it before the cache, which frees its
+// pool through it. Throws llm::Error for another name, or cuda without CUDA or a GPU.
+struct DeviceBackend {
+  std::unique_ptr<KvPoolMemory> kv_memory;  // null on the CPU
+  std::unique_ptr<Backend> backend;
+  CpuBackend* cpu = nullptr;  // the backend itself on the CPU, else null
+};
+DeviceBackend make_device_backend(const std::string& device, Kernels kernels, int threads,
+                                  bool batch_invariant = false);
+
 }  // namespace llm::cuda

@@ -103,9 +103,11 @@ class ThreadTensorParallel {
 };
 
 // What a command needs, whichever way the ranks run: rank 0's model and cache.
-//   "threads": `world` ranks as threads of this process (this process is the leader);
+//   "threads": `world` ranks as threads of this process (this process is the leader); they
+//              share options.threads (each rank gets options.threads / world, at least 1);
 //   "mpi":     this process is one rank of an `mpirun -np N` job (world 0 = the job's size,
-//              otherwise it must equal it); rank 0 leads, the others call follow().
+//              otherwise it must equal it), with options.threads of its own; rank 0 leads, the
+//              others call follow().
 class ShardedModel {
  public:
   ShardedModel(const Model& full, int world, const std::string& backend,
